@@ -1,0 +1,50 @@
+// Routing: which events go to which instance's action, with which params.
+// The router runs on the bus's dispatch thread only; it is not thread-safe.
+#pragma once
+
+#include "config/config.hpp"
+
+#include <passerelle/event.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace passerelle::kernel {
+
+// One delivery decided by a route.
+struct Dispatch {
+    uint32_t route = 0;          // index of the route that decided it
+    const std::string* to = nullptr; // instance name (owned by the router)
+    const std::string* action = nullptr; // "" = the sink's default action
+    std::string params_json;     // rendered templates, a JSON object
+    int64_t max_age_ms = 0;
+};
+
+// Glob syntax: `*` any run, `?` one char, `[abc]` / `[a-z]` / `[!x]` classes, `\` escapes.
+// Returns false and sets `error` for a malformed pattern (unclosed class, trailing `\`).
+bool validate_glob(std::string_view pattern, std::string& error);
+
+// Template syntax (string values of `params`): `{field}`, `{attrs.key}`,
+// `{field|a=x,b=y,*=z}` maps values, `{{` and `}}` are literal braces.
+bool validate_template(std::string_view text, std::string& error);
+
+class Router {
+public:
+    virtual ~Router() = default;
+    // Appends the deliveries for `e`. `now_ns` drives throttle/debounce.
+    virtual void route(const Event& e, int64_t now_ns, std::vector<Dispatch>& out) = 0;
+    // Debounced deliveries that came due by `now_ns`.
+    virtual void poll(int64_t now_ns, std::vector<Dispatch>& out) = 0;
+    // Earliest time poll() has something to emit; INT64_MAX when nothing is pending.
+    virtual int64_t next_deadline_ns() const = 0;
+    virtual size_t route_count() const = 0;
+    virtual uint64_t matches(size_t route) const = 0;
+};
+
+// Routes must have been validated by the config loader.
+std::unique_ptr<Router> make_router(const std::vector<RouteConfig>& routes);
+
+} // namespace passerelle::kernel

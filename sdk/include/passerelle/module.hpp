@@ -1,0 +1,640 @@
+// Header-only C++ helpers for module authors. A module is one class deriving
+// from passerelle::Instance plus one PL_DEFINE_MODULE(Class) line; this header
+// writes the C descriptor, catches every exception at the boundary and runs
+// the instance's handlers on the module's executor (one serial thread per
+// loaded library unless the class names another executor_type).
+//
+//   class Hello : public passerelle::Instance {
+//   public:
+//       static constexpr passerelle::ModuleInfo info{"hello", "1.0.0", "Says hello"};
+//       static constexpr pl_key_decl keys[] = {
+//           passerelle::key("greeting", PL_KEY_STRING, "hello", "What to say"),
+//       };
+//       static constexpr pl_action_decl actions[] = {
+//           {"say", "text", "Publishes a greeting event"},
+//       };
+//       explicit Hello(const passerelle::Init& init) : Instance(init),
+//           greeting_(init.config.string("greeting")) {}
+//       void on_action(passerelle::Call& call) override { ... call.reply.ok(); }
+//   };
+//   PL_DEFINE_MODULE(Hello)
+#pragma once
+
+#include <passerelle/abi.h>
+#include <passerelle/duration.hpp>
+#include <passerelle/event.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <functional>
+#include <future>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace passerelle {
+
+struct ModuleInfo {
+    const char* name;
+    const char* version;
+    const char* description;
+};
+
+constexpr pl_key_decl key(const char* name, pl_key_type type, const char* default_value, const char* description,
+                          uint32_t flags = 0) {
+    return pl_key_decl{name, static_cast<int32_t>(type), flags, default_value, description};
+}
+
+// A config or params problem, tied to the key it is about. In the constructor it
+// becomes a config error at that key's file:line:column; in an action, a 400.
+struct ConfigError : std::runtime_error {
+    std::string key;
+    ConfigError(std::string key_path, const std::string& message)
+        : std::runtime_error(message), key(std::move(key_path)) {}
+};
+
+// Typed, validating access to a JSON object: an instance's config or an
+// action's params. Lenient where callers are: a query string sends "3" for 3.
+class Fields {
+public:
+    Fields() : json_(nlohmann::json::object()) {}
+    explicit Fields(nlohmann::json j) : json_(std::move(j)) {
+        if (!json_.is_object()) json_ = nlohmann::json::object();
+    }
+
+    bool has(std::string_view k) const { return find(k) != nullptr; }
+    const nlohmann::json& json() const { return json_; }
+
+    std::string string(std::string_view k, std::optional<std::string> def = std::nullopt) const {
+        const auto* v = find(k);
+        if (!v) return fallback(k, std::move(def));
+        if (v->is_string()) return v->get<std::string>();
+        if (v->is_number() || v->is_boolean()) return v->dump();
+        throw ConfigError(std::string(k), "must be a string");
+    }
+
+    int64_t integer(std::string_view k, std::optional<int64_t> def = std::nullopt) const {
+        const auto* v = find(k);
+        if (!v) return fallback(k, def);
+        if (v->is_number_integer()) return v->get<int64_t>();
+        if (v->is_string()) {
+            const auto& s = v->get_ref<const std::string&>();
+            try {
+                size_t used = 0;
+                long long n = std::stoll(s, &used);
+                if (used == s.size()) return n;
+            } catch (...) {
+            }
+        }
+        throw ConfigError(std::string(k), "must be an integer");
+    }
+
+    double number(std::string_view k, std::optional<double> def = std::nullopt) const {
+        const auto* v = find(k);
+        if (!v) return fallback(k, def);
+        if (v->is_number()) return v->get<double>();
+        if (v->is_string()) {
+            try {
+                size_t used = 0;
+                double n = std::stod(v->get<std::string>(), &used);
+                if (used == v->get_ref<const std::string&>().size()) return n;
+            } catch (...) {
+            }
+        }
+        throw ConfigError(std::string(k), "must be a number");
+    }
+
+    bool boolean(std::string_view k, std::optional<bool> def = std::nullopt) const {
+        const auto* v = find(k);
+        if (!v) return fallback(k, def);
+        if (v->is_boolean()) return v->get<bool>();
+        if (v->is_number_integer()) return v->get<int64_t>() != 0;
+        if (v->is_string()) {
+            const auto& s = v->get_ref<const std::string&>();
+            if (s == "true" || s == "1" || s == "yes" || s == "on") return true;
+            if (s == "false" || s == "0" || s == "no" || s == "off") return false;
+        }
+        throw ConfigError(std::string(k), "must be true or false");
+    }
+
+    // Integers are milliseconds (what the kernel hands over for PL_KEY_DURATION);
+    // strings are parsed ("5s", "250ms").
+    std::chrono::milliseconds duration(std::string_view k,
+                                       std::optional<std::chrono::milliseconds> def = std::nullopt) const {
+        const auto* v = find(k);
+        if (!v) return fallback(k, def);
+        if (v->is_number_integer()) return std::chrono::milliseconds(v->get<int64_t>());
+        if (v->is_string()) {
+            if (auto ms = parse_duration_ms(v->get_ref<const std::string&>())) return std::chrono::milliseconds(*ms);
+        }
+        throw ConfigError(std::string(k), "must be a duration such as \"500ms\", \"5s\", \"2m\", \"1h\" or \"7d\"");
+    }
+
+    int64_t size(std::string_view k, std::optional<int64_t> def = std::nullopt) const {
+        const auto* v = find(k);
+        if (!v) return fallback(k, def);
+        if (v->is_number_integer()) return v->get<int64_t>();
+        if (v->is_string()) {
+            if (auto b = parse_size_bytes(v->get_ref<const std::string&>())) return *b;
+        }
+        throw ConfigError(std::string(k), "must be a size such as 1048576, \"64KB\" or \"10MiB\"");
+    }
+
+    // An array of strings, or one comma-separated string (what a URL can carry).
+    std::vector<std::string> list(std::string_view k, std::vector<std::string> def = {}) const {
+        const auto* v = find(k);
+        if (!v) return def;
+        std::vector<std::string> out;
+        if (v->is_array()) {
+            for (const auto& item : *v) {
+                if (!item.is_string()) throw ConfigError(std::string(k), "must be a list of strings");
+                out.push_back(item.get<std::string>());
+            }
+            return out;
+        }
+        if (v->is_string()) {
+            std::string_view s = v->get_ref<const std::string&>();
+            while (!s.empty()) {
+                size_t comma = s.find(',');
+                std::string_view part = s.substr(0, comma);
+                while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
+                while (!part.empty() && part.back() == ' ') part.remove_suffix(1);
+                if (!part.empty()) out.emplace_back(part);
+                if (comma == std::string_view::npos) break;
+                s.remove_prefix(comma + 1);
+            }
+            return out;
+        }
+        throw ConfigError(std::string(k), "must be a list of strings");
+    }
+
+    // A table of scalar values, rendered as strings (channel names, headers...).
+    std::map<std::string, std::string> table(std::string_view k) const {
+        std::map<std::string, std::string> out;
+        const auto* v = find(k);
+        if (!v) return out;
+        if (!v->is_object()) throw ConfigError(std::string(k), "must be a table");
+        for (auto it = v->begin(); it != v->end(); ++it) {
+            if (it.value().is_string()) out[it.key()] = it.value().get<std::string>();
+            else if (it.value().is_primitive() && !it.value().is_null()) out[it.key()] = it.value().dump();
+            else throw ConfigError(std::string(k) + "." + it.key(), "must be a string");
+        }
+        return out;
+    }
+
+private:
+    const nlohmann::json* find(std::string_view k) const {
+        auto it = json_.find(k);
+        if (it == json_.end() || it->is_null()) return nullptr;
+        return &*it;
+    }
+    template <class V>
+    static V fallback(std::string_view k, std::optional<V> def) {
+        if (def) return std::move(*def);
+        throw ConfigError(std::string(k), "is required");
+    }
+
+    nlohmann::json json_;
+};
+
+// Where an instance's handlers run. Every handler of an instance runs on its
+// executor, one at a time, so module code needs no locks of its own.
+class Executor {
+public:
+    virtual ~Executor() = default;
+    virtual void post(std::function<void()> fn) = 0;
+    virtual bool running_in_this_thread() const = 0;
+};
+
+// The default executor: one thread with a queue, shared by the library's instances.
+class WorkerThread final : public Executor {
+public:
+    WorkerThread() : thread_([this] { run(); }) {}
+    ~WorkerThread() override {
+        {
+            std::lock_guard lock(mutex_);
+            stopping_ = true;
+        }
+        cv_.notify_one();
+        if (thread_.joinable()) thread_.join();
+    }
+    void post(std::function<void()> fn) override {
+        {
+            std::lock_guard lock(mutex_);
+            queue_.push_back(std::move(fn));
+        }
+        cv_.notify_one();
+    }
+    bool running_in_this_thread() const override { return std::this_thread::get_id() == thread_.get_id(); }
+
+private:
+    void run() {
+        std::unique_lock lock(mutex_);
+        for (;;) {
+            cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+            if (queue_.empty()) return; // stopping and drained
+            auto fn = std::move(queue_.front());
+            queue_.pop_front();
+            lock.unlock();
+            fn();
+            lock.lock();
+        }
+    }
+
+    std::mutex mutex_;
+    std::condition_variable cv_;
+    std::deque<std::function<void()>> queue_;
+    bool stopping_ = false;
+    std::thread thread_;
+};
+
+// Completion of an action or delivery. Copyable; the first answer wins, and an
+// action nobody answered is answered with an internal error when the last copy dies.
+class Reply {
+public:
+    Reply() = default;
+    Reply(pl_completion_fn fn, void* ctx) : state_(std::make_shared<State>(fn, ctx)) {}
+
+    void ok(std::string_view json = "{}") const { finish(PL_OK, json); }
+    void ok(const nlohmann::json& j) const { finish(PL_OK, j.dump()); }
+    void fail(pl_status status, std::string_view message) const { finish(status, message); }
+    // Retry later; retry_after_ms > 0 when the peer said when (HTTP Retry-After).
+    void retry(std::string_view message, int64_t retry_after_ms = 0) const {
+        if (retry_after_ms > 0) finish(PL_ERR_RETRY, "retry_after_ms=" + std::to_string(retry_after_ms) + " " + std::string(message));
+        else finish(PL_ERR_RETRY, message);
+    }
+    bool answered() const { return !state_ || state_->done.load(); }
+
+private:
+    struct State {
+        State(pl_completion_fn f, void* c) : fn(f), ctx(c) {}
+        ~State() {
+            if (!done.exchange(true) && fn) {
+                const char msg[] = "the module did not answer";
+                fn(ctx, PL_ERR_INTERNAL, pl_str{msg, sizeof msg - 1});
+            }
+        }
+        pl_completion_fn fn;
+        void* ctx;
+        std::atomic<bool> done{false};
+    };
+    void finish(pl_status status, std::string_view text) const {
+        if (!state_ || state_->done.exchange(true)) return;
+        if (state_->fn) state_->fn(state_->ctx, status, to_pl(text));
+    }
+    std::shared_ptr<State> state_;
+};
+
+// One call into an instance: an action with its params, maybe about an event.
+// Routed events with no explicit action arrive as action "deliver".
+struct Call {
+    std::string action;
+    Fields params;
+    std::optional<Event> event;
+    Reply reply;
+};
+
+enum class LogLevel : int32_t { trace = PL_LOG_TRACE, debug = PL_LOG_DEBUG, info = PL_LOG_INFO, warn = PL_LOG_WARN, error = PL_LOG_ERROR };
+
+// The host services an instance uses. Thread-safe.
+class Host {
+public:
+    explicit Host(const pl_host_api* api) : api_(api) {}
+
+    void publish(const Event& e) const {
+        EventView view(e);
+        api_->publish(api_->host_ctx, view.get());
+    }
+    void log(LogLevel level, std::string_view message) const {
+        api_->log(api_->host_ctx, static_cast<int32_t>(level), to_pl(message));
+    }
+    void debug(std::string_view m) const { log(LogLevel::debug, m); }
+    void info(std::string_view m) const { log(LogLevel::info, m); }
+    void warn(std::string_view m) const { log(LogLevel::warn, m); }
+    void error(std::string_view m) const { log(LogLevel::error, m); }
+    void health(std::string_view state, std::string_view detail = {}, const nlohmann::json& info = nullptr) const {
+        std::string info_text = info.is_object() ? info.dump() : std::string();
+        api_->set_health(api_->host_ctx, to_pl(state), to_pl(detail), to_pl(info_text));
+    }
+    void count(std::string_view name, int64_t delta = 1) const { api_->count(api_->host_ctx, to_pl(name), delta); }
+    std::string state_dir() const { return api_->state_dir ? api_->state_dir : ""; }
+    const pl_host_api* api() const { return api_; }
+
+private:
+    const pl_host_api* api_;
+};
+
+// One-shot timers whose callbacks run on the instance's executor. Cancelled
+// all at once when the instance stops, so no callback outlives it.
+class Timers {
+public:
+    Timers(const pl_host_api* api, Executor* executor) : api_(api), executor_(executor) {}
+    ~Timers() { cancel_all(); }
+
+    using Id = uint64_t;
+
+    Id after(std::chrono::milliseconds delay, std::function<void()> fn) {
+        auto entry = std::make_unique<Entry>();
+        entry->owner = this;
+        entry->fn = std::move(fn);
+        Entry* raw = entry.get();
+        Id id;
+        {
+            std::lock_guard lock(mutex_);
+            id = ++next_id_;
+            raw->id = id;
+            entries_.emplace(id, std::move(entry));
+        }
+        uint64_t host_id = api_->timer_start(api_->host_ctx, delay.count(), &Timers::fire, raw);
+        std::lock_guard lock(mutex_);
+        if (auto it = entries_.find(id); it != entries_.end()) it->second->host_id = host_id;
+        return id;
+    }
+
+    void cancel(Id id) {
+        uint64_t host_id = 0;
+        {
+            std::lock_guard lock(mutex_);
+            auto it = entries_.find(id);
+            if (it == entries_.end()) return;
+            host_id = it->second->host_id;
+            it->second->cancelled = true;
+        }
+        if (host_id) api_->timer_cancel(api_->host_ctx, host_id);
+        std::lock_guard lock(mutex_);
+        entries_.erase(id);
+    }
+
+    void cancel_all() {
+        std::vector<Id> ids;
+        {
+            std::lock_guard lock(mutex_);
+            for (auto& [id, e] : entries_) ids.push_back(id);
+        }
+        for (Id id : ids) cancel(id);
+    }
+
+private:
+    struct Entry {
+        Timers* owner = nullptr;
+        Id id = 0;
+        uint64_t host_id = 0;
+        bool cancelled = false;
+        std::function<void()> fn;
+    };
+
+    // Runs on the host's timer thread: hand the callback to the executor.
+    static void fire(void* ctx) {
+        auto* entry = static_cast<Entry*>(ctx);
+        Timers* self = entry->owner;
+        std::function<void()> fn;
+        {
+            std::lock_guard lock(self->mutex_);
+            auto it = self->entries_.find(entry->id);
+            if (it == self->entries_.end() || it->second->cancelled) return;
+            fn = std::move(it->second->fn);
+            self->entries_.erase(it);
+        }
+        self->executor_->post(std::move(fn));
+    }
+
+    const pl_host_api* api_;
+    Executor* executor_;
+    std::mutex mutex_;
+    std::map<Id, std::unique_ptr<Entry>> entries_;
+    Id next_id_ = 0;
+};
+
+// What a module's constructor receives.
+struct Init {
+    std::string name;
+    Fields config;
+    Host host;
+    Executor* executor;
+};
+
+class Instance {
+public:
+    explicit Instance(const Init& init)
+        : name_(init.name), host_(init.host), executor_(init.executor), timers_(init.host.api(), init.executor) {}
+    virtual ~Instance() = default;
+    Instance(const Instance&) = delete;
+    Instance& operator=(const Instance&) = delete;
+
+    virtual void on_start() {}
+    virtual void on_stop() {}
+    virtual void on_action(Call& call) {
+        call.reply.fail(PL_ERR_UNKNOWN_ACTION, "unknown action '" + call.action + "'");
+    }
+
+    const std::string& name() const { return name_; }
+    const Host& host() const { return host_; }
+    Executor& executor() { return *executor_; }
+    Timers& timers() { return timers_; }
+
+    // An event from this instance with its time set to now; fill and publish.
+    static int64_t now_ns() {
+        return std::chrono::duration_cast<std::chrono::nanoseconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+            .count();
+    }
+    void publish(const Event& e) const { host_.publish(e); }
+
+private:
+    std::string name_;
+    Host host_;
+    Executor* executor_;
+    Timers timers_;
+};
+
+namespace detail {
+
+inline void copy_text(char* buf, size_t cap, std::string_view text) {
+    if (!buf || cap == 0) return;
+    size_t n = std::min(cap - 1, text.size());
+    std::memcpy(buf, text.data(), n);
+    buf[n] = '\0';
+}
+
+// One executor per loaded library (per ExecutorT), created with the first
+// instance and joined when the last one is destroyed, before unload.
+template <class ExecutorT>
+std::shared_ptr<ExecutorT> shared_executor() {
+    static std::mutex mutex;
+    static std::weak_ptr<ExecutorT> weak;
+    std::lock_guard lock(mutex);
+    auto ex = weak.lock();
+    if (!ex) {
+        ex = std::make_shared<ExecutorT>();
+        weak = ex;
+    }
+    return ex;
+}
+
+// Runs fn on the executor and waits for it (start/stop/destroy are synchronous).
+inline void run_and_wait(Executor& ex, const std::function<void()>& fn) {
+    if (ex.running_in_this_thread()) {
+        fn();
+        return;
+    }
+    std::promise<void> done;
+    auto fut = done.get_future();
+    ex.post([&] {
+        fn();
+        done.set_value();
+    });
+    fut.wait();
+}
+
+struct Box {
+    std::shared_ptr<Executor> executor;
+    std::unique_ptr<Instance> instance;
+};
+
+// A module class may name its executor (e.g. an Asio io_context thread).
+template <class T>
+struct executor_of {
+    using type = WorkerThread;
+};
+template <class T>
+    requires requires { typename T::executor_type; }
+struct executor_of<T> {
+    using type = typename T::executor_type;
+};
+
+template <class T>
+struct Glue {
+    using ExecutorT = typename executor_of<T>::type;
+
+    static int32_t create(pl_create_args* args, pl_instance** out) {
+        try {
+            auto box = std::make_unique<Box>();
+            std::shared_ptr<ExecutorT> ex = shared_executor<ExecutorT>();
+            box->executor = ex;
+            nlohmann::json cfg = nlohmann::json::parse(from_pl(args->config_json));
+            Init init{std::string(from_pl(args->name)), Fields(std::move(cfg)), Host(args->host), ex.get()};
+            box->instance = std::make_unique<T>(init);
+            *out = reinterpret_cast<pl_instance*>(box.release());
+            return PL_OK;
+        } catch (const ConfigError& e) {
+            copy_text(args->error_key, args->error_key_capacity, e.key);
+            copy_text(args->error_message, args->error_message_capacity, e.what());
+            return PL_ERR_INVALID;
+        } catch (const std::exception& e) {
+            copy_text(args->error_message, args->error_message_capacity, e.what());
+            return PL_ERR_INTERNAL;
+        } catch (...) {
+            copy_text(args->error_message, args->error_message_capacity, "unknown exception");
+            return PL_ERR_INTERNAL;
+        }
+    }
+
+    static Box* box(pl_instance* inst) { return reinterpret_cast<Box*>(inst); }
+
+    static int32_t start(pl_instance* inst) {
+        int32_t status = PL_OK;
+        Box* b = box(inst);
+        run_and_wait(*b->executor, [&] {
+            try {
+                b->instance->on_start();
+            } catch (const std::exception& e) {
+                b->instance->host().error(std::string("start failed: ") + e.what());
+                status = PL_ERR_INTERNAL;
+            }
+        });
+        return status;
+    }
+
+    static void stop(pl_instance* inst) {
+        Box* b = box(inst);
+        run_and_wait(*b->executor, [&] {
+            try {
+                b->instance->on_stop();
+            } catch (const std::exception& e) {
+                b->instance->host().error(std::string("stop failed: ") + e.what());
+            }
+        });
+        b->instance->timers().cancel_all();
+    }
+
+    static void destroy(pl_instance* inst) {
+        std::unique_ptr<Box> b(box(inst));
+        run_and_wait(*b->executor, [&] { b->instance.reset(); });
+        b.reset(); // may join the executor thread when this was the last instance
+    }
+
+    static void invoke(pl_instance* inst, const pl_invoke_args* args) {
+        Reply reply(args->done, args->done_ctx);
+        try {
+            auto call = std::make_shared<Call>();
+            call->action = std::string(from_pl(args->action));
+            std::string_view params = from_pl(args->params_json);
+            call->params = Fields(params.empty() ? nlohmann::json::object() : nlohmann::json::parse(params));
+            if (args->event) call->event = from_pl(*args->event);
+            call->reply = reply;
+            Box* b = box(inst);
+            Instance* target = b->instance.get();
+            b->executor->post([call, target] {
+                try {
+                    target->on_action(*call);
+                } catch (const ConfigError& e) {
+                    call->reply.fail(PL_ERR_INVALID, "param '" + e.key + "' " + e.what());
+                } catch (const std::exception& e) {
+                    call->reply.fail(PL_ERR_INTERNAL, e.what());
+                }
+            });
+        } catch (const std::exception& e) {
+            reply.fail(PL_ERR_INVALID, std::string("bad params: ") + e.what());
+        }
+    }
+
+    static const pl_module_descriptor* descriptor() {
+        static const pl_module_descriptor d = [] {
+            pl_module_descriptor out{};
+            out.struct_size = sizeof(pl_module_descriptor);
+            out.abi_major = PL_ABI_MAJOR;
+            out.abi_minor = PL_ABI_MINOR;
+            out.name = T::info.name;
+            out.version = T::info.version;
+            out.description = T::info.description;
+            if constexpr (requires { T::keys; }) {
+                out.keys = T::keys;
+                out.keys_count = std::size(T::keys);
+            }
+            if constexpr (requires { T::actions; }) {
+                out.actions = T::actions;
+                out.actions_count = std::size(T::actions);
+            }
+            if constexpr (requires { T::max_inflight; }) out.max_inflight = T::max_inflight;
+            else out.max_inflight = 1;
+            out.create = &Glue::create;
+            out.start = &Glue::start;
+            out.stop = &Glue::stop;
+            out.destroy = &Glue::destroy;
+            out.invoke = &Glue::invoke;
+            return out;
+        }();
+        return &d;
+    }
+};
+
+} // namespace detail
+} // namespace passerelle
+
+#define PL_DEFINE_MODULE(ClassName)                                                                \
+    extern "C" PL_EXPORT const pl_module_descriptor* passerelle_module_v1(void) {                \
+        return ::passerelle::detail::Glue<ClassName>::descriptor();                               \
+    }
