@@ -1,0 +1,76 @@
+// The event bus: any thread publishes, one dispatch thread numbers each event,
+// runs the router and hands the deliveries to the sinks' queues. It never
+// waits on a sink.
+#pragma once
+
+#include "delivery/sink_queue.hpp"
+#include "router/router.hpp"
+
+#include <passerelle/event.hpp>
+
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace passerelle::kernel {
+
+class IdAllocator;
+
+// What the dispatch thread routes with; replaced as a whole on reload.
+struct Topology {
+    std::unique_ptr<Router> router;
+    std::map<std::string, std::shared_ptr<SinkQueue>, std::less<>> sinks;
+};
+
+class Bus {
+public:
+    using Subscriber = std::function<void(const Event&, const std::string& json)>;
+
+    explicit Bus(IdAllocator& ids);
+    ~Bus(); // stops the dispatch thread after draining what was published
+
+    void publish(std::shared_ptr<Event> event); // thread-safe, never blocks on a sink
+    void set_topology(std::shared_ptr<Topology> topology);
+    uint64_t subscribe(Subscriber fn);
+    void unsubscribe(uint64_t id);
+    // Waits until everything published so far has been routed (bounded).
+    bool drain(std::chrono::milliseconds timeout);
+
+    uint64_t published() const { return published_.load(); }
+    uint64_t routed() const { return routed_.load(); }
+    uint64_t unrouted() const { return unrouted_.load(); }
+    uint64_t route_matches(size_t route) const;
+
+private:
+    void run();
+    void dispatch(const std::shared_ptr<Event>& e, Topology& topo, int64_t now, std::vector<Dispatch>& scratch);
+    void hand_over(const std::vector<Dispatch>& dispatches, const std::shared_ptr<const Event>& e, Topology& topo);
+
+    IdAllocator& ids_;
+    std::mutex mutex_;
+    std::condition_variable cv_;
+    std::condition_variable drained_cv_;
+    std::vector<std::shared_ptr<Event>> queue_;
+    std::shared_ptr<Topology> topology_;
+    bool stopping_ = false;
+    uint64_t enqueued_ = 0;
+    uint64_t processed_ = 0;
+
+    std::mutex subscribers_mutex_;
+    std::map<uint64_t, Subscriber> subscribers_;
+    uint64_t next_subscriber_ = 0;
+    std::atomic<size_t> subscriber_count_{0};
+
+    std::atomic<uint64_t> published_{0};
+    std::atomic<uint64_t> routed_{0};
+    std::atomic<uint64_t> unrouted_{0};
+    std::thread thread_;
+};
+
+} // namespace passerelle::kernel

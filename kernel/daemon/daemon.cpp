@@ -1,0 +1,420 @@
+#include "daemon/daemon.hpp"
+
+#include "daemon/sd_notify.hpp"
+
+#include <passerelle/event_json.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <filesystem>
+#include <set>
+#include <sstream>
+
+namespace passerelle::kernel {
+namespace {
+
+constexpr std::chrono::milliseconds kDrainGrace{2000};
+
+bool is_good(std::string_view state) { return state == "ok" || state == "connected" || state == "registered"; }
+
+void print_issues(const std::vector<ConfigIssue>& issues) {
+    for (const auto& issue : issues) spdlog::error("{}", issue.format());
+}
+
+SourcePos key_position(const InstanceConfig& inst, const std::string& key) {
+    if (auto it = inst.key_pos.find(key); it != inst.key_pos.end()) return it->second;
+    return inst.pos;
+}
+
+} // namespace
+
+ModuleSet load_modules_for(const DaemonConfig& daemon, bool log_refusals) {
+    std::vector<std::string> dirs = daemon.module_dirs;
+    if (dirs.empty()) dirs.push_back(default_module_dir());
+    ModuleSet set = load_modules(dirs);
+    if (log_refusals) {
+        for (const auto& r : set.refused) spdlog::warn("refusing module file {}: {}", r.path, r.reason);
+    }
+    return set;
+}
+
+Daemon::Daemon(DaemonOptions options) : options_(std::move(options)) {}
+
+Daemon::~Daemon() { shutdown(); }
+
+std::vector<std::string> Daemon::sink_names(const Config& cfg) const {
+    std::set<std::string> names;
+    for (const auto& r : cfg.routes) names.insert(r.to);
+    return {names.begin(), names.end()};
+}
+
+bool Daemon::build_instances(const Config& cfg, const std::vector<std::string>& names,
+                             std::map<std::string, std::shared_ptr<InstanceHost>>& out,
+                             std::vector<ConfigIssue>& issues) {
+    for (const auto& name : names) {
+        const InstanceConfig* inst = cfg.find_instance(name);
+        if (!inst) continue;
+        auto lib = modules_.by_name.at(inst->module);
+        HostServices services;
+        services.publish = [this](std::shared_ptr<Event> e) { bus_->publish(std::move(e)); };
+        services.timers = timers_.get();
+        services.state_dir = cfg.daemon.state_dir;
+        auto host = std::make_shared<InstanceHost>(lib, *inst, services);
+        std::string key, error;
+        if (!host->create(key, error)) {
+            std::string path = "instance." + inst->name + (key.empty() ? "" : "." + key);
+            issues.push_back(ConfigIssue{key.empty() ? inst->pos : key_position(*inst, key), path, error});
+            continue;
+        }
+        out.emplace(name, std::move(host));
+    }
+    return issues.empty();
+}
+
+std::shared_ptr<SinkQueue> Daemon::make_queue(InstanceHost& host) {
+    return std::shared_ptr<SinkQueue>(make_memory_sink_queue(host).release());
+}
+
+std::shared_ptr<Topology> Daemon::make_topology(const Config& cfg) {
+    auto topo = std::make_shared<Topology>();
+    topo->router = make_router(cfg.routes);
+    for (const auto& [name, running] : instances_)
+        if (running.queue) topo->sinks.emplace(name, running.queue);
+    return topo;
+}
+
+int Daemon::start() {
+    std::vector<ConfigIssue> issues;
+    DaemonConfig daemon = read_daemon_section(options_.config_path, issues);
+    if (!issues.empty()) {
+        print_issues(issues);
+        return 2;
+    }
+    modules_ = load_modules_for(daemon, true);
+    ConfigResult result = load_config(options_.config_path, [this](std::string_view m) { return modules_.schema(m); });
+    if (!result.config) {
+        print_issues(result.issues);
+        spdlog::error("{}: {} configuration error(s); fix them and start again (`passerelle check -c {}`)",
+                      options_.config_path, result.issues.size(), options_.config_path);
+        return 2;
+    }
+    config_ = std::move(*result.config);
+    spdlog::default_logger()->set_level(spdlog::level::from_str(config_.daemon.log_level));
+    std::vector<std::string> secrets;
+    for (const auto& inst : config_.instances)
+        secrets.insert(secrets.end(), inst.secret_values.begin(), inst.secret_values.end());
+    if (!config_.daemon.api.token.empty()) secrets.push_back(config_.daemon.api.token);
+    set_log_secrets(secrets);
+
+    std::error_code ec;
+    std::filesystem::create_directories(config_.daemon.state_dir, ec);
+    if (ec) {
+        spdlog::error("state_dir {} cannot be created: {}; set [daemon] state_dir to a writable directory",
+                      config_.daemon.state_dir, ec.message());
+        return 2;
+    }
+    timers_ = std::make_unique<TimerService>();
+    ids_ = std::make_unique<IdAllocator>((std::filesystem::path(config_.daemon.state_dir) / "sequence").string());
+    if (!ids_->error().empty()) spdlog::warn("{}; event ids stay unique but are time-based", ids_->error());
+    bus_ = std::make_unique<Bus>(*ids_);
+
+    std::vector<std::string> names;
+    for (const auto& inst : config_.instances) names.push_back(inst.name);
+    std::map<std::string, std::shared_ptr<InstanceHost>> hosts;
+    if (!build_instances(config_, names, hosts, issues)) {
+        print_issues(issues);
+        return 2;
+    }
+    std::vector<std::string> sinks = sink_names(config_);
+    {
+        std::unique_lock lock(instances_mutex_);
+        for (auto& [name, host] : hosts) {
+            Running r{host, nullptr};
+            if (std::find(sinks.begin(), sinks.end(), name) != sinks.end()) r.queue = make_queue(*host);
+            instances_.emplace(name, std::move(r));
+        }
+        bus_->set_topology(make_topology(config_));
+    }
+    for (auto& [name, r] : instances_) {
+        if (!r.host->start()) spdlog::error("instance '{}' failed to start; the others keep running", name);
+    }
+
+    if (config_.daemon.api_enabled) {
+        ApiOptions api;
+        api.listen = config_.daemon.api.listen;
+        api.token = config_.daemon.api.token;
+        try {
+            api_ = start_api_server(api, *this);
+            spdlog::info("control API listening on http://{}", api_->local_endpoint());
+        } catch (const std::exception& e) {
+            spdlog::error("control API: {}", e.what());
+            return 2;
+        }
+    }
+    spdlog::info("passerelle running: {} module(s), {} instance(s), {} route(s), state in {}", modules_.by_name.size(),
+                 instances_.size(), config_.routes.size(), config_.daemon.state_dir);
+    return 0;
+}
+
+int Daemon::run() {
+    int rc = start();
+    if (rc != 0) {
+        shutdown();
+        return rc;
+    }
+    sd_notify("READY=1");
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    for (;;) {
+        int sig = 0;
+        if (sigwait(&set, &sig) != 0) continue;
+        if (sig == SIGHUP) {
+            sd_notify("RELOADING=1");
+            reload();
+            sd_notify("READY=1");
+            continue;
+        }
+        spdlog::info("received {}, stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+        sd_notify("STOPPING=1");
+        break;
+    }
+    shutdown();
+    spdlog::info("stopped cleanly");
+    return 0;
+}
+
+bool Daemon::reload() {
+    spdlog::info("SIGHUP: reloading {}", options_.config_path);
+    ConfigResult result = load_config(options_.config_path, [this](std::string_view m) { return modules_.schema(m); });
+    if (!result.config) {
+        print_issues(result.issues);
+        spdlog::error("reload refused: {} error(s) in {}; the running configuration is kept", result.issues.size(),
+                      options_.config_path);
+        return false;
+    }
+    Config next = std::move(*result.config);
+    std::vector<std::string> to_create;
+    std::vector<std::string> to_remove;
+    for (const auto& inst : next.instances) {
+        const InstanceConfig* old = config_.find_instance(inst.name);
+        if (!old || old->fingerprint() != inst.fingerprint()) to_create.push_back(inst.name);
+    }
+    for (const auto& inst : config_.instances) {
+        const InstanceConfig* now = next.find_instance(inst.name);
+        if (!now || now->fingerprint() != inst.fingerprint()) to_remove.push_back(inst.name);
+    }
+    std::vector<ConfigIssue> issues;
+    std::map<std::string, std::shared_ptr<InstanceHost>> created;
+    if (!build_instances(next, to_create, created, issues)) {
+        print_issues(issues);
+        spdlog::error("reload refused: the running configuration is kept");
+        return false;
+    }
+    std::vector<std::string> sinks = sink_names(next);
+    std::map<std::string, Running> retired;
+    {
+        std::unique_lock lock(instances_mutex_);
+        for (const auto& name : to_remove) {
+            auto it = instances_.find(name);
+            if (it == instances_.end()) continue;
+            retired.emplace(name, std::move(it->second));
+            instances_.erase(it);
+        }
+        for (auto& [name, host] : created) instances_.emplace(name, Running{host, nullptr});
+        // Sink queues follow the new routes: kept where the instance and its sink role are unchanged.
+        for (auto& [name, r] : instances_) {
+            bool is_sink = std::find(sinks.begin(), sinks.end(), name) != sinks.end();
+            if (is_sink && !r.queue) r.queue = make_queue(*r.host);
+            if (!is_sink && r.queue) {
+                r.queue->close(kDrainGrace);
+                r.queue.reset();
+            }
+        }
+        config_ = std::move(next);
+        bus_->set_topology(make_topology(config_));
+    }
+    bus_->drain(kDrainGrace); // the dispatch thread now routes with the new topology
+    for (auto& [name, r] : retired) {
+        if (r.queue) r.queue->close(kDrainGrace);
+        r.host->stop();
+    }
+    retired.clear();
+    for (auto& [name, host] : created) {
+        if (!host->start()) spdlog::error("instance '{}' failed to start", name);
+    }
+    spdlog::info("reloaded: {} instance(s) restarted or added, {} removed or replaced", created.size(), to_remove.size());
+    return true;
+}
+
+void Daemon::shutdown() {
+    if (api_) {
+        api_->stop();
+        api_.reset();
+    }
+    std::map<std::string, Running> all;
+    {
+        std::unique_lock lock(instances_mutex_);
+        all.swap(instances_);
+    }
+    // Sources first, so what they publish while stopping is still routed; then sinks.
+    for (auto& [name, r] : all)
+        if (!r.queue) r.host->stop();
+    if (bus_) bus_->drain(kDrainGrace);
+    for (auto& [name, r] : all)
+        if (r.queue) r.queue->close(kDrainGrace);
+    for (auto& [name, r] : all) r.host->stop();
+    if (bus_) bus_->set_topology(nullptr);
+    all.clear();
+    bus_.reset();
+    timers_.reset();
+}
+
+std::string Daemon::metrics_text() {
+    std::ostringstream out;
+    auto label = [](const std::string& v) {
+        std::string s;
+        for (char c : v) {
+            if (c == '"' || c == '\\') s.push_back('\\');
+            if (c == '\n') { s += "\\n"; continue; }
+            s.push_back(c);
+        }
+        return s;
+    };
+    out << "# HELP passerelle_bus_events_total Events published on the bus.\n# TYPE passerelle_bus_events_total counter\n";
+    out << "passerelle_bus_events_total " << (bus_ ? bus_->published() : 0) << "\n";
+    out << "# HELP passerelle_bus_routed_total Deliveries handed to sinks.\n# TYPE passerelle_bus_routed_total counter\n";
+    out << "passerelle_bus_routed_total " << (bus_ ? bus_->routed() : 0) << "\n";
+    out << "# HELP passerelle_bus_unrouted_total Events no route matched.\n# TYPE passerelle_bus_unrouted_total counter\n";
+    out << "passerelle_bus_unrouted_total " << (bus_ ? bus_->unrouted() : 0) << "\n";
+    out << "# HELP passerelle_route_matches_total Events matched per route (0-based index).\n"
+           "# TYPE passerelle_route_matches_total counter\n";
+    for (size_t i = 0; i < config_.routes.size(); ++i)
+        out << "passerelle_route_matches_total{route=\"" << i << "\",to=\"" << label(config_.routes[i].to) << "\"} "
+            << (bus_ ? bus_->route_matches(i) : 0) << "\n";
+
+    std::shared_lock lock(instances_mutex_);
+    out << "# HELP passerelle_events_in_total Events published by an instance.\n# TYPE passerelle_events_in_total counter\n";
+    for (const auto& [name, r] : instances_)
+        out << "passerelle_events_in_total{instance=\"" << label(name) << "\"} " << r.host->events_published() << "\n";
+    out << "# HELP passerelle_events_out_total Deliveries an instance acknowledged.\n# TYPE passerelle_events_out_total counter\n";
+    for (const auto& [name, r] : instances_)
+        out << "passerelle_events_out_total{instance=\"" << label(name) << "\"} " << r.host->events_delivered() << "\n";
+    out << "# HELP passerelle_errors_total Deliveries or actions that failed.\n# TYPE passerelle_errors_total counter\n";
+    for (const auto& [name, r] : instances_)
+        out << "passerelle_errors_total{instance=\"" << label(name) << "\"} " << r.host->delivery_errors() << "\n";
+    out << "# HELP passerelle_instance_up 1 when the instance reports a healthy state.\n# TYPE passerelle_instance_up gauge\n";
+    for (const auto& [name, r] : instances_) {
+        auto h = r.host->health();
+        out << "passerelle_instance_up{instance=\"" << label(name) << "\",module=\"" << label(r.host->module_name())
+            << "\",state=\"" << label(h.state) << "\"} " << (is_good(h.state) ? 1 : 0) << "\n";
+    }
+    out << "# HELP passerelle_outbox_depth Deliveries waiting per sink.\n# TYPE passerelle_outbox_depth gauge\n";
+    std::ostringstream sink_counters;
+    for (const auto& [name, r] : instances_) {
+        if (!r.queue) continue;
+        auto s = r.queue->stats();
+        out << "passerelle_outbox_depth{instance=\"" << label(name) << "\"} " << s.depth << "\n";
+        sink_counters << "passerelle_outbox_oldest_age_seconds{instance=\"" << label(name) << "\"} "
+                      << (s.oldest_age_ms / 1000.0) << "\n";
+        for (auto [metric, value] : {std::pair{"delivered", s.delivered}, std::pair{"retried", s.retried},
+                                     std::pair{"given_up", s.given_up}, std::pair{"dropped", s.dropped}})
+            sink_counters << "passerelle_outbox_" << metric << "_total{instance=\"" << label(name) << "\"} " << value
+                          << "\n";
+    }
+    out << sink_counters.str();
+    // Module counters (reconnects, parse_errors, ...) become passerelle_module_<name>_total.
+    for (const auto& [name, r] : instances_) {
+        for (const auto& [counter, value] : r.host->counters()) {
+            bool ok = !counter.empty();
+            for (char c : counter) ok = ok && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_');
+            if (!ok) continue;
+            out << "passerelle_module_" << counter << "_total{instance=\"" << label(name) << "\"} " << value << "\n";
+        }
+    }
+    return out.str();
+}
+
+std::string Daemon::instances_json() {
+    std::string out = "{\"instances\":[";
+    std::shared_lock lock(instances_mutex_);
+    bool first = true;
+    for (const auto& [name, r] : instances_) {
+        if (!first) out.push_back(',');
+        first = false;
+        auto h = r.host->health();
+        out += "{\"name\":";
+        append_json_string(out, name);
+        out += ",\"module\":";
+        append_json_string(out, r.host->module_name());
+        out += ",\"health\":";
+        append_json_string(out, h.state);
+        out += ",\"detail\":";
+        append_json_string(out, h.detail);
+        out += ",\"since\":\"" + format_rfc3339(h.since_ns) + "\"";
+        out += ",\"last_error\":";
+        append_json_string(out, h.last_error);
+        out += ",\"info\":" + (h.info_json.empty() ? std::string("{}") : h.info_json);
+        out += ",\"events_in\":" + std::to_string(r.host->events_published());
+        out += ",\"events_out\":" + std::to_string(r.host->events_delivered());
+        out += ",\"counters\":{";
+        bool first_counter = true;
+        for (const auto& [counter, value] : r.host->counters()) {
+            if (!first_counter) out.push_back(',');
+            first_counter = false;
+            append_json_string(out, counter);
+            out += ":" + std::to_string(value);
+        }
+        out += "}";
+        if (r.queue) {
+            auto s = r.queue->stats();
+            out += ",\"sink\":{\"health\":";
+            append_json_string(out, s.health);
+            out += ",\"depth\":" + std::to_string(s.depth) + ",\"oldest_age_ms\":" + std::to_string(s.oldest_age_ms) +
+                   ",\"delivered\":" + std::to_string(s.delivered) + ",\"retried\":" + std::to_string(s.retried) +
+                   ",\"given_up\":" + std::to_string(s.given_up) + ",\"dropped\":" + std::to_string(s.dropped) +
+                   ",\"last_error\":";
+            append_json_string(out, s.last_error);
+            out += "}";
+        }
+        out += "}";
+    }
+    out += "]}";
+    return out;
+}
+
+void Daemon::invoke_action(const std::string& instance, const std::string& action, std::string params_json,
+                           ActionDone done) {
+    std::shared_ptr<InstanceHost> host;
+    {
+        std::shared_lock lock(instances_mutex_);
+        auto it = instances_.find(instance);
+        if (it != instances_.end()) host = it->second.host;
+    }
+    if (!host) {
+        done(PL_ERR_UNKNOWN_ACTION, "no instance named '" + instance + "'");
+        return;
+    }
+    if (!host->has_action(action)) {
+        std::string known;
+        for (const auto& a : host->library().schema().actions) known += (known.empty() ? "" : ", ") + a;
+        done(PL_ERR_UNKNOWN_ACTION, "instance '" + instance + "' (module " + host->module_name() +
+                                        ") has no action '" + action + "'" +
+                                        (known.empty() ? std::string() : "; its actions: " + known));
+        return;
+    }
+    host->invoke(action, params_json, nullptr, [host, done = std::move(done)](int32_t status, std::string result) {
+        done(status, std::move(result));
+    });
+}
+
+uint64_t Daemon::subscribe(EventSink sink) { return bus_->subscribe(std::move(sink)); }
+
+void Daemon::unsubscribe(uint64_t id) {
+    if (bus_) bus_->unsubscribe(id);
+}
+
+} // namespace passerelle::kernel
