@@ -1,0 +1,133 @@
+"""Runs the real passerelle daemon for end-to-end tests: temp config, bounded
+waits, HTTP helpers (stdlib only), clean stop with SIGTERM."""
+import json
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import textwrap
+import time
+import urllib.error
+import urllib.request
+
+BIN = os.environ.get("PASSERELLE_BIN", "build/bin/passerelle")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(predicate, timeout=10.0, interval=0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    return predicate()
+
+
+class Daemon:
+    """One daemon process on a config written into its own temp dir."""
+
+    def __init__(self, config_text, env=None, name="daemon", port=None):
+        self.dir = tempfile.mkdtemp(prefix="passerelle-e2e-")
+        self.port = port or free_port()
+        self.config_path = os.path.join(self.dir, "passerelle.toml")
+        self.log_path = os.path.join(self.dir, name + ".stderr")
+        self.env = dict(os.environ, **(env or {}))
+        self.proc = None
+        self.write_config(config_text)
+
+    def write_config(self, config_text):
+        text = textwrap.dedent(config_text).replace("@PORT@", str(self.port)).replace("@DIR@", self.dir)
+        with open(self.config_path, "w") as f:
+            f.write(text)
+
+    def path(self, *parts):
+        return os.path.join(self.dir, *parts)
+
+    def start(self, wait_ready=True, extra_args=()):
+        self.stderr = open(self.log_path, "ab")
+        self.proc = subprocess.Popen([BIN, "run", "-c", self.config_path, *extra_args],
+                                     stdout=subprocess.DEVNULL, stderr=self.stderr, env=self.env)
+        if wait_ready and not wait_until(self.healthy, timeout=15):
+            raise AssertionError("daemon did not become healthy:\n" + self.log())
+        return self
+
+    def healthy(self):
+        if self.proc.poll() is not None:
+            raise AssertionError("daemon exited with %s:\n%s" % (self.proc.returncode, self.log()))
+        try:
+            return self.get("/healthz")[0] == 200
+        except OSError:
+            return False
+
+    def log(self):
+        with open(self.log_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def url(self, path):
+        return "http://127.0.0.1:%d%s" % (self.port, path)
+
+    def request(self, method, path, body=None, headers=None, timeout=10):
+        data = None
+        headers = dict(headers or {})
+        if body is not None:
+            data = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        req = urllib.request.Request(self.url(path), data=data, method=method, headers=headers)
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as resp:
+                return resp.status, resp.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode()
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def get_json(self, path, **kw):
+        status, body = self.get(path, **kw)
+        return status, json.loads(body)
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def stop(self, timeout=5.0):
+        """SIGTERM; returns (exit code, seconds taken)."""
+        if self.proc is None or self.proc.poll() is not None:
+            return (self.proc.returncode if self.proc else None), 0.0
+        started = time.monotonic()
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            code = self.proc.wait(timeout=timeout + 5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            code = self.proc.wait()
+        return code, time.monotonic() - started
+
+    def kill(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def read_jsonl(path):
+    if not os.path.exists(path):
+        return []
+    events = []
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if line:
+                events.append(json.loads(line))
+    return events
+
+
+def run_cli(*args, env=None, timeout=30):
+    proc = subprocess.run([BIN, *args], capture_output=True, text=True, timeout=timeout,
+                          env=dict(os.environ, **(env or {})))
+    return proc.returncode, proc.stdout, proc.stderr
