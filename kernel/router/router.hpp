@@ -21,6 +21,9 @@ struct Dispatch {
     const std::string* action = nullptr; // "" = the sink's default action
     std::string params_json;     // rendered templates, a JSON object
     int64_t max_age_ms = 0;
+    // Set by poll() for debounced deliveries: the (copied) event that came due.
+    // Null from route(): the delivery is about the event being routed.
+    std::shared_ptr<const Event> event;
 };
 
 // Glob syntax: `*` any run, `?` one char, `[abc]` / `[a-z]` / `[!x]` classes, `\` escapes.
