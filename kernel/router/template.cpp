@@ -2,6 +2,8 @@
 
 #include "router/router.hpp"
 
+#include <cstdint>
+
 namespace passerelle::kernel {
 
 bool validate_template(std::string_view text, std::string& error) {
@@ -191,9 +193,45 @@ void Template::render_json_escaped(const Event& e, std::string& out) const {
     render_to(e, [&](std::string_view s) { append_json_escaped(out, s); });
 }
 
+namespace {
+// Length of the valid UTF-8 sequence starting at s[i], or 0 if it is not one
+// (overlong forms, surrogates and code points past U+10FFFF are invalid).
+size_t utf8_sequence(std::string_view s, size_t i) {
+    const auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+    const unsigned char c = b(i);
+    size_t n;
+    uint32_t cp;
+    if (c >= 0xC2 && c <= 0xDF) { n = 2; cp = c & 0x1F; }
+    else if (c >= 0xE0 && c <= 0xEF) { n = 3; cp = c & 0x0F; }
+    else if (c >= 0xF0 && c <= 0xF4) { n = 4; cp = c & 0x07; }
+    else return 0;
+    if (i + n > s.size()) return 0;
+    for (size_t k = 1; k < n; ++k) {
+        if ((b(i + k) & 0xC0) != 0x80) return 0;
+        cp = (cp << 6) | (b(i + k) & 0x3F);
+    }
+    if ((n == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
+        return 0;
+    return n;
+}
+} // namespace
+
+// Device attributes are bytes from the network: invalid UTF-8 becomes U+FFFD
+// so the rendered params are always valid JSON for the sink's parser.
 void append_json_escaped(std::string& out, std::string_view s) {
     static constexpr char hex[] = "0123456789abcdef";
-    for (unsigned char c : s) {
+    for (size_t i = 0; i < s.size(); ++i) {
+        const unsigned char c = static_cast<unsigned char>(s[i]);
+        if (c >= 0x80) {
+            size_t n = utf8_sequence(s, i);
+            if (n == 0) {
+                out += "\xEF\xBF\xBD";
+            } else {
+                out.append(s.data() + i, n);
+                i += n - 1;
+            }
+            continue;
+        }
         switch (c) {
         case '"': out += "\\\""; break;
         case '\\': out += "\\\\"; break;
