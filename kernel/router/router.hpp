@@ -34,6 +34,29 @@ bool validate_glob(std::string_view pattern, std::string& error);
 // `{field|a=x,b=y,*=z}` maps values, `{{` and `}}` are literal braces.
 bool validate_template(std::string_view text, std::string& error);
 
+// One problem in a route, for the config loader to place at the route's position.
+struct RouteIssue {
+    std::string key;     // relative to the route: "when.type", "params.value", "to"
+    std::string message;
+};
+
+// Checks everything make_router relies on: `when` field names (source, module,
+// type, code, channel, state, attrs.KEY) and their globs, `params_json` being a
+// JSON object whose string values are valid templates, `to` not empty, and
+// non-negative durations. Appends every issue found; returns true when none.
+bool validate_route(const RouteConfig& route, std::vector<RouteIssue>& issues);
+
+// Routing semantics (details in route_matcher.hpp, throttle.hpp, debounce.hpp):
+// - routes are evaluated in order; every matching route fires; a matching
+//   route with `final` ends the evaluation;
+// - `when`: all listed fields must match, a field matches when any of its
+//   globs does; `channel` is matched as decimal text; an absent attrs.KEY
+//   matches only the pattern "" (so `attrs.target = "*"` means "present");
+// - throttle: one delivery per key per window, a `stop` always passes;
+//   debounce: held for the delay, latest wins, a held `stop` is never
+//   replaced (flushed first); key = (route, source, type, code, channel,
+//   attrs.region, attrs.target); state unseen for > 10 windows is expired.
+//   With both set, the throttle applies first.
 class Router {
 public:
     virtual ~Router() = default;
@@ -45,9 +68,15 @@ public:
     virtual int64_t next_deadline_ns() const = 0;
     virtual size_t route_count() const = 0;
     virtual uint64_t matches(size_t route) const = 0;
+    // Deliveries a route's throttle dropped (a count, never a stop).
+    virtual uint64_t throttled(size_t /*route*/) const { return 0; }
+    // Throttle/debounce keys currently held (bounded: keys unseen for more
+    // than 10 windows are expired).
+    virtual size_t tracked_keys() const { return 0; }
 };
 
-// Routes must have been validated by the config loader.
+// Routes must have been validated by the config loader (validate_route);
+// throws std::invalid_argument naming the route and key otherwise.
 std::unique_ptr<Router> make_router(const std::vector<RouteConfig>& routes);
 
 } // namespace passerelle::kernel
