@@ -96,8 +96,19 @@ TEST_CASE("key values from text, per declared type", "[config][values]") {
 }
 
 TEST_CASE("issue format", "[config][format]") {
-    CHECK(ConfigIssue{{"f.toml", 3, 7}, "instance.cam.heartbeat", "bad"}.format() == "f.toml:3:7: instance.cam.heartbeat: bad");
-    CHECK(ConfigIssue{{"f.toml", 3, 0}, "", "bad"}.format() == "f.toml:3: bad");
-    CHECK(ConfigIssue{{"f.toml", 0, 0}, "", "cannot read"}.format() == "f.toml: cannot read");
-    CHECK(ConfigIssue{{"", 0, 0}, "daemon", "bad"}.format() == "daemon: bad");
+    ConfigIssue issue;
+    issue.pos.file = "f.toml";
+    issue.pos.line = 3;
+    issue.pos.column = 7;
+    issue.key_path = "instance.cam.heartbeat";
+    issue.message = "bad";
+    CHECK(issue.format() == "f.toml:3:7: instance.cam.heartbeat: bad");
+    issue.pos.column = 0;
+    issue.key_path.clear();
+    CHECK(issue.format() == "f.toml:3: bad");
+    issue.pos.line = 0;
+    CHECK(issue.format() == "f.toml: bad");
+    issue.pos.file.clear();
+    issue.key_path = "daemon";
+    CHECK(issue.format() == "daemon: bad");
 }

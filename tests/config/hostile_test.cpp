@@ -77,7 +77,10 @@ TEST_CASE("deep nesting and many keys stay bounded", "[config][hostile]") {
     CHECK_FALSE(l.result.config); // "x" is no instance; the nesting itself is no crash
 
     std::string many = "[instance.cam]\nmodule = \"camera\"\nurl = \"u\"\npassword = \"p\"\n";
-    for (int i = 0; i < 5000; ++i) many += "k" + std::to_string(i) + " = " + std::to_string(i) + "\n";
+    for (int i = 0; i < 5000; ++i) {
+        const std::string n = std::to_string(i);
+        many.append("k").append(n).append(" = ").append(n).append("\n");
+    }
     Loaded m(many);
     CHECK(m.result.issues.size() == 5000);
     CHECK(m.result.issues.front().pos.line == 5);
