@@ -1,0 +1,138 @@
+#include "config/secrets.hpp"
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstdint>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <sys/stat.h>
+
+namespace passerelle::kernel {
+
+EnvLookup process_env() {
+    return [](const std::string& name) -> std::optional<std::string> {
+        const char* v = std::getenv(name.c_str());
+        if (!v) return std::nullopt;
+        return std::string(v);
+    };
+}
+
+namespace {
+bool name_start(char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_'; }
+bool name_char(char c) { return name_start(c) || (c >= '0' && c <= '9'); }
+} // namespace
+
+std::optional<Expansion> expand_env(std::string_view text, const EnvLookup& env, std::string& error) {
+    Expansion out;
+    out.text.reserve(text.size());
+    size_t i = 0;
+    while (i < text.size()) {
+        char c = text[i];
+        if (c != '$') {
+            out.text += c;
+            ++i;
+            continue;
+        }
+        if (text.substr(i, 3) == "$${") { // escaped: a literal "${"
+            out.text += "${";
+            i += 3;
+            continue;
+        }
+        if (i + 1 >= text.size() || text[i + 1] != '{') {
+            out.text += c;
+            ++i;
+            continue;
+        }
+        size_t close = text.find('}', i + 2);
+        if (close == std::string_view::npos) {
+            error = "\"${\" without a closing \"}\" (write \"$${\" for a literal \"${\")";
+            return std::nullopt;
+        }
+        std::string name(text.substr(i + 2, close - i - 2));
+        bool ok = !name.empty() && name_start(name[0]);
+        for (char n : name) ok = ok && name_char(n);
+        if (!ok) {
+            // The text between the braces is not a variable name; it could be
+            // part of a secret, so it is not quoted back.
+            error = "\"${...}\" must contain an environment variable name ([A-Za-z_][A-Za-z0-9_]*)";
+            return std::nullopt;
+        }
+        auto value = env(name);
+        if (!value) {
+            error = "environment variable " + name + " is not set";
+            return std::nullopt;
+        }
+        out.text += *value;
+        out.substituted = true;
+        if (!value->empty()) out.pieces.push_back(*value);
+        i = close + 1;
+    }
+    return out;
+}
+
+std::optional<std::string> read_secret_file(const std::string& path, std::string& error) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) {
+        error = "cannot read \"" + path + "\": " + std::strerror(errno);
+        return std::nullopt;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        error = "cannot read \"" + path + "\": it is a directory";
+        return std::nullopt;
+    }
+    // A secret is a line or a small PEM; a huge file is a mistake.
+    constexpr off_t max_size = 1 << 20;
+    if (S_ISREG(st.st_mode) && st.st_size > max_size) {
+        error = "cannot read \"" + path + "\": larger than 1 MiB";
+        return std::nullopt;
+    }
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        error = "cannot read \"" + path + "\": " + std::strerror(errno);
+        return std::nullopt;
+    }
+    std::string content;
+    char buf[4096];
+    while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+        content.append(buf, static_cast<size_t>(in.gcount()));
+        if (content.size() > static_cast<size_t>(max_size)) {
+            error = "cannot read \"" + path + "\": larger than 1 MiB";
+            return std::nullopt;
+        }
+    }
+    if (in.bad()) {
+        error = "cannot read \"" + path + "\": read error";
+        return std::nullopt;
+    }
+    while (!content.empty() && (content.back() == '\n' || content.back() == '\r')) content.pop_back();
+    return content;
+}
+
+bool is_valid_utf8(std::string_view s) {
+    size_t i = 0;
+    while (i < s.size()) {
+        unsigned char c = static_cast<unsigned char>(s[i]);
+        size_t len;
+        uint32_t cp;
+        if (c < 0x80) { ++i; continue; }
+        else if ((c & 0xE0) == 0xC0) { len = 2; cp = c & 0x1F; }
+        else if ((c & 0xF0) == 0xE0) { len = 3; cp = c & 0x0F; }
+        else if ((c & 0xF8) == 0xF0) { len = 4; cp = c & 0x07; }
+        else return false;
+        if (i + len > s.size()) return false;
+        for (size_t k = 1; k < len; ++k) {
+            unsigned char cc = static_cast<unsigned char>(s[i + k]);
+            if ((cc & 0xC0) != 0x80) return false;
+            cp = (cp << 6) | (cc & 0x3F);
+        }
+        // Overlong forms, surrogates and out-of-range code points.
+        if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+            (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
+            return false;
+        i += len;
+    }
+    return true;
+}
+
+} // namespace passerelle::kernel
