@@ -82,7 +82,11 @@ std::string thread_cpu() {
     }
     std::sort(out.begin(), out.end());
     std::string text;
-    for (auto& [tid, secs] : out) text += " " + std::to_string(secs).substr(0, 5);
+    for (auto& [tid, secs] : out) {
+        char b[32];
+        std::snprintf(b, sizeof b, " %.2f", secs);
+        text += b;
+    }
     return text;
 }
 

@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <utility>
 
 namespace passerelle::kernel {
 
@@ -82,26 +83,32 @@ struct DeliveryEngine::Core {
     // (the log callback or the row deletion may take other locks).
     std::vector<std::pair<int, std::string>> logs;
     std::vector<int64_t> removed;
+    int64_t removed_upto = 0;
 
     void log(int level, std::string text) { logs.emplace_back(level, std::move(text)); }
 
     void remove_front_or_at(size_t index) {
         Entry& e = q[index];
         bytes -= std::min(bytes, e.q.bytes);
-        if (e.q.rowid) removed.push_back(e.q.rowid);
+        if (e.q.rowid) {
+            // Removing the head of the queue: every older row of this sink is already removed.
+            if (index == 0) removed_upto = std::max(removed_upto, e.q.rowid);
+            else removed.push_back(e.q.rowid);
+        }
         q.erase(q.begin() + static_cast<std::ptrdiff_t>(index));
     }
 
     void release_side_effects(std::unique_lock<std::mutex>& lk) {
-        if (logs.empty() && removed.empty()) return;
+        if (logs.empty() && removed.empty() && removed_upto == 0) return;
         auto l = std::move(logs);
         auto r = std::move(removed);
+        int64_t upto = std::exchange(removed_upto, 0);
         logs.clear();
         removed.clear();
         lk.unlock();
         if (opt.log)
             for (auto& [level, text] : l) opt.log(level, text);
-        if (!r.empty() && remove_rows) remove_rows(std::move(r));
+        if ((!r.empty() || upto) && remove_rows) remove_rows(std::move(r), upto);
         lk.lock();
     }
 

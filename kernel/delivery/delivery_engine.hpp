@@ -32,8 +32,11 @@ struct QueuedJob {
 class DeliveryEngine {
 public:
     // Called from the engine's threads with the rows to delete (acknowledged,
-    // given up or dropped). Must not call back into the engine.
-    using RemoveRows = std::function<void(std::vector<int64_t>)>;
+    // given up or dropped): `rows` one by one, and every row of this sink up to
+    // and including `prefix_upto` (0 = none) — the head of the queue is removed
+    // in row order, so a range delete covers most acknowledgements.
+    // Must not call back into the engine.
+    using RemoveRows = std::function<void(std::vector<int64_t> rows, int64_t prefix_upto)>;
 
     DeliveryEngine(SinkTarget& target, QueueOptions options, RemoveRows remove_rows);
     ~DeliveryEngine();

@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <deque>
 #include <filesystem>
+#include <map>
 #include <mutex>
 #include <thread>
 #include <utility>
@@ -92,6 +93,7 @@ struct OutboxStore::Core {
     sqlite::Db db; // the writer's connection; only the writer thread uses it after open()
     std::unique_ptr<sqlite::Stmt> insert_stmt;
     std::unique_ptr<sqlite::Stmt> delete_stmt;
+    std::unique_ptr<sqlite::Stmt> delete_prefix_stmt;
 
     struct PendingInsert {
         std::shared_ptr<SinkChannel> channel;
@@ -105,6 +107,7 @@ struct OutboxStore::Core {
     std::deque<PendingInsert> inserts;
     uint64_t pending_bytes = 0;
     std::vector<int64_t> deletes;
+    std::map<std::string, int64_t> prefix_deletes; // sink -> every row up to this id is removed
     uint64_t flush_requested = 0;
     uint64_t flush_done = 0;
     bool stopping = false;
@@ -144,6 +147,7 @@ struct OutboxStore::Core {
             std::string pragma = "PRAGMA max_page_count=" + std::to_string(opt.max_page_count);
             db.exec(pragma.c_str());
         }
+        db.exec("PRAGMA cache_size=-16384"); // 16 MiB: the hot pages of a flowing outbox stay cached
         db.exec(kSchema);
         // A real write: an existing database in a read-only directory opens fine
         // and only fails on the first commit.
@@ -151,6 +155,7 @@ struct OutboxStore::Core {
         insert_stmt = std::make_unique<sqlite::Stmt>(
             db, "INSERT INTO outbox(sink, enqueued_ms, bytes, job, attachment) VALUES(?1, ?2, ?3, ?4, ?5)");
         delete_stmt = std::make_unique<sqlite::Stmt>(db, "DELETE FROM outbox WHERE id = ?1");
+        delete_prefix_stmt = std::make_unique<sqlite::Stmt>(db, "DELETE FROM outbox WHERE sink = ?1 AND id <= ?2");
     }
 
     void enqueue_insert(const std::shared_ptr<SinkChannel>& channel, QueuedJob q, std::string json) {
@@ -181,11 +186,15 @@ struct OutboxStore::Core {
         if (wake) work_cv.notify_one();
     }
 
-    void enqueue_deletes(std::vector<int64_t> rows) {
+    void enqueue_deletes(std::vector<int64_t> rows, SinkChannel* channel = nullptr, int64_t upto = 0) {
         {
             std::lock_guard lk(m);
             if (deletes.empty()) deletes = std::move(rows);
             else deletes.insert(deletes.end(), rows.begin(), rows.end());
+            if (channel && upto) {
+                auto& v = prefix_deletes[channel->name];
+                v = std::max(v, upto);
+            }
         }
         work_cv.notify_one();
     }
@@ -200,12 +209,19 @@ struct OutboxStore::Core {
 
     // One transaction: the acknowledgements, then the new rows. On failure
     // nothing is kept and the jobs go to delivery from memory.
-    bool write_batch(std::vector<PendingInsert>& batch, std::vector<int64_t>& dels) {
+    bool write_batch(std::vector<PendingInsert>& batch, std::vector<int64_t>& dels,
+                     const std::map<std::string, int64_t>& prefixes) {
         if (!db) return false;
         std::vector<int64_t> rowids;
         rowids.reserve(batch.size());
         try {
             db.exec("BEGIN IMMEDIATE");
+            for (const auto& [sink, upto] : prefixes) {
+                delete_prefix_stmt->bind(1, std::string_view(sink));
+                delete_prefix_stmt->bind(2, upto);
+                delete_prefix_stmt->step();
+                delete_prefix_stmt->reset();
+            }
             for (int64_t id : dels) {
                 delete_stmt->bind(1, id);
                 delete_stmt->step();
@@ -227,6 +243,7 @@ struct OutboxStore::Core {
         } catch (const OutboxError& e) {
             insert_stmt->reset();
             delete_stmt->reset();
+            delete_prefix_stmt->reset();
             if (!sqlite3_get_autocommit(db.get())) sqlite3_exec(db.get(), "ROLLBACK", nullptr, nullptr, nullptr);
             set_error("outbox commit to " + db_path + " failed (" + e.what() +
                       "): events are kept in memory only and will be lost on restart");
@@ -249,7 +266,8 @@ struct OutboxStore::Core {
         std::unique_lock lk(m);
         for (;;) {
             work_cv.wait(lk, [&] {
-                return stopping || !inserts.empty() || !deletes.empty() || flush_requested != flush_done;
+                return stopping || !inserts.empty() || !deletes.empty() || !prefix_deletes.empty() ||
+                       flush_requested != flush_done;
             });
             // Group commit: let a few more jobs arrive so one commit covers them all.
             if (!inserts.empty() && !stopping && inserts.size() < opt.max_batch && opt.commit_linger.count() > 0)
@@ -265,15 +283,18 @@ struct OutboxStore::Core {
             }
             std::vector<int64_t> dels = std::move(deletes);
             deletes.clear();
+            auto prefixes = std::move(prefix_deletes);
+            prefix_deletes.clear();
             const bool took_all = inserts.empty();
             lk.unlock();
 
-            if (!batch.empty() || !dels.empty()) {
-                if (!write_batch(batch, dels) && db && !dels.empty()) {
+            if (!batch.empty() || !dels.empty() || !prefixes.empty()) {
+                if (!write_batch(batch, dels, prefixes) && db) {
                     // Keep the acknowledgements for the next try (else the rows
                     // would be delivered again after a restart).
                     std::lock_guard relock(m);
                     if (deletes.size() + dels.size() < 10'000'000) deletes.insert(deletes.begin(), dels.begin(), dels.end());
+                    for (auto& [sink, upto] : prefixes) prefix_deletes[sink] = std::max(prefix_deletes[sink], upto);
                 }
                 hand_over(batch);
             }
@@ -283,7 +304,7 @@ struct OutboxStore::Core {
                 flush_done = std::max(flush_done, token);
                 flushed_cv.notify_all();
             }
-            if (stopping && inserts.empty() && (deletes.empty() || !durable.load())) {
+            if (stopping && inserts.empty() && ((deletes.empty() && prefix_deletes.empty()) || !durable.load())) {
                 flush_done = flush_requested;
                 flushed_cv.notify_all();
                 return;
@@ -374,6 +395,7 @@ std::unique_ptr<OutboxStore> OutboxStore::open(OutboxOptions options) {
     } catch (const std::exception& e) {
         core->insert_stmt.reset();
         core->delete_stmt.reset();
+        core->delete_prefix_stmt.reset();
         core->db = sqlite::Db();
         core->error = not_writable_message(core->opt.state_dir, e.what());
         core->log(PL_LOG_ERROR, core->error);
@@ -392,6 +414,7 @@ OutboxStore::~OutboxStore() {
     if (core_->writer.joinable()) core_->writer.join();
     core_->insert_stmt.reset();
     core_->delete_stmt.reset();
+    core_->delete_prefix_stmt.reset();
     core_->db = sqlite::Db();
 }
 
@@ -405,8 +428,9 @@ std::unique_ptr<SinkQueue> OutboxStore::open_queue(SinkTarget& target, QueueOpti
     auto channel = std::make_shared<SinkChannel>();
     channel->name = name;
     std::weak_ptr<Core> weak = core_;
-    channel->engine = std::make_unique<DeliveryEngine>(target, options, [weak](std::vector<int64_t> rows) {
-        if (auto core = weak.lock()) core->enqueue_deletes(std::move(rows));
+    channel->engine = std::make_unique<DeliveryEngine>(target, options, [weak, channel = channel.get()](
+                                                                             std::vector<int64_t> rows, int64_t upto) {
+        if (auto core = weak.lock()) core->enqueue_deletes(std::move(rows), upto ? channel : nullptr, upto);
     });
 
     if (core_->durable.load()) {
