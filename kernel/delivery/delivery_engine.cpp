@@ -1,0 +1,325 @@
+#include "delivery/delivery_engine.hpp"
+
+#include "delivery/retry_policy.hpp"
+
+#include <passerelle/abi.h>
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <utility>
+
+namespace passerelle::kernel {
+
+int64_t now_ms_since_epoch() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Entry {
+    QueuedJob q;
+    uint64_t seq = 0;
+    bool has_result = false;
+    int32_t status = PL_OK;
+    std::string message;
+};
+
+struct Result {
+    uint64_t seq;
+    uint64_t generation;
+    int32_t status;
+    std::string message;
+};
+
+std::string event_label(const Job& job) {
+    if (!job.event) return "event ?";
+    return "event " + std::to_string(job.event->id) + " (" + job.event->type + "/" +
+           std::string(to_string(job.event->state)) + ")";
+}
+
+// When the event happened for the max_age rule: the host's receive time,
+// else the device's time, else the push time.
+int64_t event_time_ms(const QueuedJob& q) {
+    if (q.job->event && q.job->event->received_ns > 0) return q.job->event->received_ns / 1000000;
+    if (q.job->event && q.job->event->time_ns > 0) return q.job->event->time_ns / 1000000;
+    return q.enqueued_ms;
+}
+
+} // namespace
+
+struct DeliveryEngine::Core {
+    Core(SinkTarget& t, QueueOptions o, RemoveRows r)
+        : target(t), name(t.sink_name()), opt(std::move(o)), remove_rows(std::move(r)),
+          rng(std::random_device{}()) {}
+
+    SinkTarget& target;
+    const std::string name;
+    const QueueOptions opt;
+    const RemoveRows remove_rows;
+
+    mutable std::mutex m;
+    std::condition_variable cv;
+    std::deque<Entry> q;
+    uint64_t bytes = 0;
+    size_t sent = 0;          // q[0, sent) were handed to the sink in the current generation
+    uint64_t generation = 0;  // bumped on every go-back: older results are ignored
+    uint32_t outstanding = 0; // deliver() calls not answered yet, any generation
+    uint64_t next_seq = 1;
+    std::vector<Result> results;
+    Clock::time_point resume_at{};
+    unsigned retry_attempt = 0;
+    unsigned auth_attempt = 0;
+    bool closing = false;
+    bool stop_thread = false;
+    SinkStats counters;
+    uint64_t drop_burst = 0;
+    std::mt19937_64 rng;
+
+    // Side effects gathered under the lock, performed after it is released
+    // (the log callback or the row deletion may take other locks).
+    std::vector<std::pair<int, std::string>> logs;
+    std::vector<int64_t> removed;
+    int64_t removed_upto = 0;
+
+    void log(int level, std::string text) { logs.emplace_back(level, std::move(text)); }
+
+    void remove_front_or_at(size_t index) {
+        Entry& e = q[index];
+        bytes -= std::min(bytes, e.q.bytes);
+        if (e.q.rowid) {
+            // Removing the head of the queue: every older row of this sink is already removed.
+            if (index == 0) removed_upto = std::max(removed_upto, e.q.rowid);
+            else removed.push_back(e.q.rowid);
+        }
+        q.erase(q.begin() + static_cast<std::ptrdiff_t>(index));
+    }
+
+    void release_side_effects(std::unique_lock<std::mutex>& lk) {
+        if (logs.empty() && removed.empty() && removed_upto == 0) return;
+        auto l = std::move(logs);
+        auto r = std::move(removed);
+        int64_t upto = std::exchange(removed_upto, 0);
+        logs.clear();
+        removed.clear();
+        lk.unlock();
+        if (opt.log)
+            for (auto& [level, text] : l) opt.log(level, text);
+        if ((!r.empty() || upto) && remove_rows) remove_rows(std::move(r), upto);
+        lk.lock();
+    }
+
+    void on_result(uint64_t seq, uint64_t gen, int32_t status, std::string_view message) {
+        {
+            std::lock_guard lk(m);
+            results.push_back(Result{seq, gen, status, std::string(message)});
+        }
+        cv.notify_all(); // the engine thread, and close() waiting for the window to drain
+    }
+
+    void enforce_bounds() {
+        uint64_t dropped_now = 0;
+        while ((q.size() > opt.max_events || bytes > opt.max_bytes) && q.size() > sent) {
+            remove_front_or_at(sent); // the oldest job not in flight
+            ++dropped_now;
+        }
+        if (dropped_now) {
+            counters.dropped += dropped_now;
+            if (drop_burst == 0)
+                log(PL_LOG_WARN, "outbox for '" + name + "' is full (" + std::to_string(q.size()) + " events, " +
+                                     std::to_string(bytes) + " bytes; bounds " + std::to_string(opt.max_events) +
+                                     " events, " + std::to_string(opt.max_bytes) +
+                                     " bytes): dropping the oldest events");
+            drop_burst += dropped_now;
+        } else if (drop_burst) {
+            log(PL_LOG_WARN, "outbox for '" + name + "': " + std::to_string(drop_burst) +
+                                 " oldest events were dropped in the last burst");
+            drop_burst = 0;
+        }
+    }
+
+    // Applies answered results from the head, in order. Stops at the first
+    // unanswered job, or at a retry (which schedules a go-back).
+    void apply_results() {
+        for (auto& r : results) {
+            if (outstanding) --outstanding;
+            if (r.generation != generation) continue;
+            for (size_t i = 0; i < sent && i < q.size(); ++i) {
+                if (q[i].seq == r.seq) {
+                    q[i].has_result = true;
+                    q[i].status = r.status;
+                    q[i].message = std::move(r.message);
+                    break;
+                }
+            }
+        }
+        results.clear();
+
+        while (sent > 0 && !q.empty() && q.front().has_result) {
+            Entry& e = q.front();
+            switch (classify_status(e.status)) {
+            case DeliveryOutcome::delivered:
+                ++counters.delivered;
+                retry_attempt = 0;
+                auth_attempt = 0;
+                counters.health = "ok";
+                remove_front_or_at(0);
+                --sent;
+                break;
+            case DeliveryOutcome::give_up:
+                ++counters.given_up;
+                counters.last_error = e.message;
+                log(PL_LOG_ERROR, "sink '" + name + "' refused " + event_label(*e.q.job) + " (status " +
+                                      std::to_string(e.status) + ": " + e.message + "); giving up on it");
+                remove_front_or_at(0);
+                --sent;
+                break;
+            case DeliveryOutcome::retry: {
+                ++counters.retried;
+                counters.last_error = e.message;
+                counters.health = "retrying";
+                auto delay = full_jitter_backoff(opt.retry_base, opt.retry_max, retry_attempt++, rng);
+                if (int64_t after = parse_retry_after_ms(e.message); after > 0)
+                    delay = std::chrono::milliseconds(std::min<int64_t>(after, 3600 * 1000));
+                log(PL_LOG_WARN, "sink '" + name + "' could not take " + event_label(*e.q.job) + " (" + e.message +
+                                     "); retrying in " + std::to_string(delay.count()) + " ms");
+                go_back(delay);
+                return;
+            }
+            case DeliveryOutcome::pause_auth: {
+                ++counters.retried;
+                counters.last_error = e.message;
+                counters.health = "auth_failed";
+                auto delay = auth_backoff(opt.auth_retry_base, opt.auth_retry_max, auth_attempt++);
+                log(PL_LOG_ERROR, "sink '" + name + "' failed authentication (" + e.message +
+                                      "); paused, trying again in " + std::to_string(delay.count() / 1000) + " s");
+                go_back(delay);
+                return;
+            }
+            }
+        }
+    }
+
+    void go_back(std::chrono::milliseconds delay) {
+        ++generation;
+        sent = 0;
+        for (auto& e : q) {
+            e.has_result = false;
+            e.message.clear();
+        }
+        resume_at = Clock::now() + delay;
+    }
+
+    uint32_t window() const { return std::max<uint32_t>(1, target.max_inflight()); }
+
+    bool can_send() const { return !closing && sent < q.size() && outstanding < window(); }
+
+    struct Send {
+        std::shared_ptr<const Job> job;
+        uint64_t seq;
+        uint64_t generation;
+    };
+
+    std::vector<Send> take_sends() {
+        std::vector<Send> out;
+        const int64_t now = now_ms_since_epoch();
+        while (can_send()) {
+            Entry& e = q[sent];
+            const Job& job = *e.q.job;
+            if (job.max_age_ms > 0 && (!job.event || job.event->state != State::stop)) {
+                int64_t age = now - event_time_ms(e.q);
+                if (age > job.max_age_ms) {
+                    ++counters.given_up;
+                    log(PL_LOG_WARN, "sink '" + name + "': " + event_label(job) + " is " + std::to_string(age) +
+                                         " ms old, past its max_age of " + std::to_string(job.max_age_ms) +
+                                         " ms; not delivered");
+                    remove_front_or_at(sent);
+                    continue;
+                }
+            }
+            out.push_back(Send{e.q.job, e.seq, generation});
+            ++sent;
+            ++outstanding;
+        }
+        return out;
+    }
+};
+
+DeliveryEngine::DeliveryEngine(SinkTarget& target, QueueOptions options, RemoveRows remove_rows)
+    : core_(std::make_shared<Core>(target, std::move(options), std::move(remove_rows))) {
+    auto core = core_;
+    thread_ = std::thread([core] {
+        std::unique_lock lk(core->m);
+        while (!core->stop_thread) {
+            core->apply_results();
+            if (core->closing) core->cv.notify_all();
+            std::vector<Core::Send> sends;
+            if (Clock::now() >= core->resume_at) sends = core->take_sends();
+            core->release_side_effects(lk);
+            if (!sends.empty()) {
+                lk.unlock();
+                for (auto& s : sends) {
+                    core->target.deliver(*s.job, [core, job = s.job, seq = s.seq, gen = s.generation](
+                                                     int32_t status, std::string_view message) {
+                        core->on_result(seq, gen, status, message);
+                    });
+                }
+                lk.lock();
+                continue;
+            }
+            if (!core->results.empty() || core->stop_thread) continue;
+            if (core->can_send() && Clock::now() < core->resume_at) core->cv.wait_until(lk, core->resume_at);
+            else if (!core->can_send()) core->cv.wait(lk);
+        }
+    });
+}
+
+DeliveryEngine::~DeliveryEngine() { close(std::chrono::milliseconds(0)); }
+
+void DeliveryEngine::append(std::vector<QueuedJob> jobs) {
+    if (jobs.empty()) return;
+    std::unique_lock lk(core_->m);
+    for (auto& j : jobs) {
+        core_->bytes += j.bytes;
+        Entry e;
+        e.q = std::move(j);
+        e.seq = core_->next_seq++;
+        core_->q.push_back(std::move(e));
+    }
+    core_->enforce_bounds();
+    core_->release_side_effects(lk);
+    lk.unlock();
+    core_->cv.notify_one();
+}
+
+void DeliveryEngine::count_dropped(uint64_t n) {
+    std::lock_guard lk(core_->m);
+    core_->counters.dropped += n;
+}
+
+SinkStats DeliveryEngine::stats() const {
+    std::lock_guard lk(core_->m);
+    SinkStats s = core_->counters;
+    s.depth = core_->q.size();
+    s.oldest_age_ms = core_->q.empty() ? 0 : std::max<int64_t>(0, now_ms_since_epoch() - core_->q.front().q.enqueued_ms);
+    return s;
+}
+
+void DeliveryEngine::close(std::chrono::milliseconds grace) {
+    {
+        std::unique_lock lk(core_->m);
+        core_->closing = true;
+        core_->counters.health = "paused";
+        core_->cv.notify_all();
+        // The engine thread keeps applying answers while we wait, so acknowledged rows are deleted.
+        core_->cv.wait_for(lk, grace, [&] { return core_->outstanding == 0 && core_->results.empty(); });
+        core_->stop_thread = true;
+    }
+    core_->cv.notify_all();
+    if (thread_.joinable()) thread_.join();
+}
+
+} // namespace passerelle::kernel

@@ -1,0 +1,35 @@
+// What a delivery result means for the queue, and how long to wait before
+// trying again. Pure functions: no clock, no threads (the random source is
+// passed in), so they are tested on their own.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <random>
+#include <string_view>
+
+namespace passerelle::kernel {
+
+enum class DeliveryOutcome {
+    delivered,  // PL_OK: acknowledge, delete the row
+    retry,      // PL_ERR_RETRY, PL_ERR_TIMEOUT: same event again after a backoff
+    give_up,    // PERMANENT, INVALID, UNKNOWN_ACTION, INTERNAL, unknown codes: drop this event, count it
+    pause_auth, // PL_ERR_AUTH: the sink is misconfigured; retry the same event slowly
+};
+
+DeliveryOutcome classify_status(int32_t status);
+
+// "retry_after_ms=<N> <text>" (Reply::retry) -> N; 0 when the prefix is absent or malformed.
+int64_t parse_retry_after_ms(std::string_view message);
+
+// Exponential backoff with full jitter: uniform in [0, min(cap, base * 2^attempt)].
+// attempt 0 is the first retry. Full jitter spreads sinks that failed together.
+std::chrono::milliseconds full_jitter_backoff(std::chrono::milliseconds base, std::chrono::milliseconds cap,
+                                              unsigned attempt, std::mt19937_64& rng);
+
+// Deterministic doubling for a sink paused on authentication: base, 2*base, ... capped.
+// No jitter below base: an auth failure must never turn into a tight loop.
+std::chrono::milliseconds auth_backoff(std::chrono::milliseconds base, std::chrono::milliseconds cap,
+                                       unsigned attempt);
+
+} // namespace passerelle::kernel
