@@ -1,0 +1,34 @@
+#include "api/action_status.hpp"
+
+#include <passerelle/abi.h>
+
+namespace passerelle::kernel::api {
+
+unsigned http_status_for(int32_t s) {
+    switch (s) {
+    case PL_OK: return 200;
+    case PL_ERR_INVALID: return 400;
+    case PL_ERR_UNKNOWN_ACTION: return 404;
+    case PL_ERR_AUTH: return 502;     // the device refused *us*: not the caller's credentials
+    case PL_ERR_RETRY: return 503;
+    case PL_ERR_TIMEOUT: return 504;
+    case PL_ERR_PERMANENT: return 502;
+    default: return 500;
+    }
+}
+
+std::string_view status_name(int32_t s) {
+    switch (s) {
+    case PL_OK: return "ok";
+    case PL_ERR_INVALID: return "invalid";
+    case PL_ERR_RETRY: return "retry";
+    case PL_ERR_PERMANENT: return "permanent";
+    case PL_ERR_AUTH: return "auth";
+    case PL_ERR_UNKNOWN_ACTION: return "unknown_action";
+    case PL_ERR_TIMEOUT: return "timeout";
+    case PL_ERR_INTERNAL: return "internal";
+    default: return "unknown";
+    }
+}
+
+} // namespace passerelle::kernel::api
