@@ -1,0 +1,69 @@
+// An Executor backed by a Boost.Asio io_context and one thread, for network
+// modules: every handler of the module's instances, every socket callback of
+// its HttpClient and every Asio timer run on that one thread, so module code
+// needs no locks. One is shared by all instances of a loaded library:
+//
+//   class Camera : public passerelle::Instance {
+//   public:
+//       using executor_type = passerelle::IoExecutor;
+//       explicit Camera(const passerelle::Init& init)
+//           : Instance(init),
+//             http_(static_cast<passerelle::IoExecutor&>(executor()).io(), options(init)) {}
+//   ...
+//
+// Only network modules include this header (it pulls in Asio).
+#pragma once
+
+#include <passerelle/module.hpp>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+
+#include <exception>
+#include <functional>
+#include <thread>
+#include <utility>
+
+namespace passerelle {
+
+class IoExecutor final : public Executor {
+public:
+    IoExecutor() : work_(boost::asio::make_work_guard(io_)), thread_([this] { run(); }) {}
+
+    // Stops the loop and joins the thread. Handlers still queued are destroyed
+    // without running (the SDK glue already waited for start/stop/destroy).
+    ~IoExecutor() override {
+        work_.reset();
+        io_.stop();
+        if (thread_.joinable()) thread_.join();
+    }
+
+    IoExecutor(const IoExecutor&) = delete;
+    IoExecutor& operator=(const IoExecutor&) = delete;
+
+    void post(std::function<void()> fn) override { boost::asio::post(io_, std::move(fn)); }
+    bool running_in_this_thread() const override { return std::this_thread::get_id() == thread_.get_id(); }
+
+    boost::asio::io_context& io() { return io_; }
+
+private:
+    void run() {
+        // A handler that throws must not take the whole daemon down with
+        // std::terminate: the exception is dropped and the loop goes on. The
+        // SDK glue already catches what module handlers throw.
+        for (;;) {
+            try {
+                io_.run();
+                return;
+            } catch (...) {
+            }
+        }
+    }
+
+    boost::asio::io_context io_;
+    boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
+    std::thread thread_;
+};
+
+} // namespace passerelle

@@ -1,0 +1,157 @@
+// HttpClient, its shared core, the keep-alive pool and StreamHandle.
+#include "internal.hpp"
+
+#include <boost/asio/post.hpp>
+
+#include <stdexcept>
+
+namespace passerelle::http {
+
+namespace detail {
+
+void Connection::close() {
+    beast::error_code ignored;
+    socket().shutdown(tcp::socket::shutdown_both, ignored);
+    socket().close(ignored);
+}
+
+bool Connection::looks_alive() {
+    tcp::socket& s = socket();
+    if (!s.is_open() || buffer.size() != 0) return false;
+    beast::error_code ec;
+    s.non_blocking(true, ec); // only async operations follow, which do not care
+    if (ec) return false;
+    char byte;
+    s.receive(asio::buffer(&byte, 1), tcp::socket::message_peek, ec);
+    // Nothing to read is the only healthy answer: EOF means the server closed
+    // it, bytes mean it sent something we never asked for (or a TLS alert).
+    return ec == asio::error::would_block || ec == asio::error::try_again;
+}
+
+std::unique_ptr<Connection> Pool::take(const std::string& origin, std::chrono::milliseconds max_idle) {
+    auto it = idle_.find(origin);
+    if (it == idle_.end()) return nullptr;
+    auto& list = it->second;
+    auto now = Clock::now();
+    while (!list.empty()) {
+        std::unique_ptr<Connection> conn = std::move(list.back());
+        list.pop_back();
+        if (now - conn->idle_since < max_idle && conn->looks_alive()) return conn;
+        conn->close();
+    }
+    idle_.erase(it);
+    return nullptr;
+}
+
+void Pool::put(const std::string& origin, std::unique_ptr<Connection> conn, std::size_t max_per_origin) {
+    if (max_per_origin == 0) {
+        conn->close();
+        return;
+    }
+    auto& list = idle_[origin];
+    conn->idle_since = Clock::now();
+    list.push_back(std::move(conn));
+    while (list.size() > max_per_origin) {
+        list.front()->close();
+        list.pop_front();
+    }
+}
+
+void Pool::clear() {
+    for (auto& [origin, list] : idle_)
+        for (auto& conn : list) conn->close();
+    idle_.clear();
+}
+
+ClientCore::ClientCore(asio::io_context& io_context, ClientOptions opts)
+    : io(io_context), options(std::move(opts)), ssl(asio::ssl::context::tls_client) {
+    if (!options.verify_tls) {
+        ssl.set_verify_mode(asio::ssl::verify_none);
+        return;
+    }
+    ssl.set_verify_mode(asio::ssl::verify_peer);
+    beast::error_code ec;
+    if (!options.ca_file.empty()) {
+        ssl.load_verify_file(options.ca_file, ec);
+        if (ec) throw std::runtime_error("ca_file " + options.ca_file + " cannot be loaded as PEM certificates: " + ec.message());
+    } else {
+        ssl.set_default_verify_paths(ec);
+        if (ec) throw std::runtime_error("cannot load the system certificate store: " + ec.message());
+    }
+}
+
+void ClientCore::track(const std::shared_ptr<Exchange>& ex) {
+    if (live.size() >= 64) std::erase_if(live, [](const auto& w) { return w.expired(); });
+    live.push_back(ex);
+}
+
+} // namespace detail
+
+// ---- StreamHandle --------------------------------------------------------------
+
+StreamHandle::StreamHandle(std::shared_ptr<detail::Exchange> exchange) : exchange_(std::move(exchange)) {}
+
+StreamHandle& StreamHandle::operator=(StreamHandle&& other) noexcept {
+    if (this != &other) {
+        cancel();
+        exchange_ = std::move(other.exchange_);
+    }
+    return *this;
+}
+
+StreamHandle::~StreamHandle() { cancel(); }
+
+void StreamHandle::cancel() {
+    auto ex = std::move(exchange_);
+    if (!ex) return;
+    if (ex->io().get_executor().running_in_this_thread()) ex->cancel();
+    else boost::asio::post(ex->io(), [ex] { ex->cancel(); });
+}
+
+bool StreamHandle::active() const { return exchange_ && exchange_->active(); }
+
+// ---- HttpClient ----------------------------------------------------------------
+
+HttpClient::HttpClient(boost::asio::io_context& io, ClientOptions options)
+    : core_(std::make_shared<detail::ClientCore>(io, std::move(options))) {}
+
+HttpClient::~HttpClient() {
+    core_->closed = true;
+    for (auto& weak : core_->live)
+        if (auto ex = weak.lock()) ex->cancel();
+    core_->live.clear();
+    core_->pool.clear();
+}
+
+void HttpClient::request(Request request, std::function<void(Response)> done) {
+    auto ex = std::make_shared<detail::Exchange>(core_, std::move(request), std::move(done));
+    boost::asio::post(core_->io, [ex] { ex->start(); });
+}
+
+StreamHandle HttpClient::stream(Request request, StreamCallbacks callbacks) {
+    auto ex = std::make_shared<detail::Exchange>(core_, std::move(request), std::move(callbacks));
+    boost::asio::post(core_->io, [ex] { ex->start(); });
+    return StreamHandle(ex);
+}
+
+void HttpClient::close_idle() {
+    if (core_->io.get_executor().running_in_this_thread()) core_->pool.clear();
+    else boost::asio::post(core_->io, [core = core_] { core->pool.clear(); });
+}
+
+void HttpClient::forget_auth(std::string_view origin) {
+    auto forget = [core = core_, key = std::string(origin)] {
+        if (key.empty()) core->auth.clear();
+        else core->auth.erase(key);
+    };
+    if (core_->io.get_executor().running_in_this_thread()) forget();
+    else boost::asio::post(core_->io, forget);
+}
+
+HttpClient::Stats HttpClient::stats() const {
+    return Stats{core_->opened.load(), core_->reused.load(), core_->exchanges.load()};
+}
+
+const ClientOptions& HttpClient::options() const { return core_->options; }
+
+} // namespace passerelle::http

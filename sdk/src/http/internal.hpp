@@ -1,0 +1,179 @@
+// Private to passerelle_http: the connection, the keep-alive pool, the state a
+// client shares with its exchanges, and one exchange (request or stream).
+#pragma once
+
+#include <passerelle/http/client.hpp>
+#include <passerelle/http/digest.hpp>
+#include <passerelle/http/url.hpp>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace passerelle::http::detail {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+// One TCP connection, plain or TLS, with the read buffer that belongs to it.
+struct Connection {
+    std::optional<tcp::socket> plain;
+    std::optional<asio::ssl::stream<tcp::socket>> tls;
+    beast::flat_buffer buffer;
+    Clock::time_point idle_since;
+
+    tcp::socket& socket() { return tls ? tls->next_layer() : *plain; }
+    template <class F>
+    void visit(F&& f) {
+        if (tls) f(*tls);
+        else f(*plain);
+    }
+    void close();
+    // A pooled connection the server has not closed meanwhile (no EOF, no
+    // unexpected bytes waiting).
+    bool looks_alive();
+};
+
+// Idle keep-alive connections per origin, newest last.
+class Pool {
+public:
+    std::unique_ptr<Connection> take(const std::string& origin, std::chrono::milliseconds max_idle);
+    void put(const std::string& origin, std::unique_ptr<Connection> conn, std::size_t max_per_origin);
+    void clear();
+
+private:
+    std::map<std::string, std::deque<std::unique_ptr<Connection>>> idle_;
+};
+
+// The challenge answered last for an origin: later requests reuse its nonce
+// with an incremented nc instead of paying a 401 round trip each time.
+struct AuthState {
+    AuthChallenge challenge;
+    uint32_t nc = 0;
+    uint64_t learned_by = 0;  // id of the exchange whose 401 taught it
+    std::string cnonce;       // kept for the -sess algorithms
+};
+
+class ClientCore {
+public:
+    ClientCore(asio::io_context& io, ClientOptions options);
+
+    asio::io_context& io;
+    ClientOptions options;
+    asio::ssl::context ssl;
+    Pool pool;
+    std::map<std::string, AuthState> auth;          // by origin
+    std::vector<std::weak_ptr<Exchange>> live;      // to cancel on destruction
+    bool closed = false;
+    std::atomic<uint64_t> next_id{1};       // exchanges are created on any thread
+    std::atomic<uint64_t> opened{0}, reused{0}, exchanges{0};
+
+    void track(const std::shared_ptr<Exchange>& ex);
+};
+
+class Exchange : public std::enable_shared_from_this<Exchange> {
+public:
+    Exchange(std::shared_ptr<ClientCore> core, Request request, std::function<void(Response)> done);
+    Exchange(std::shared_ptr<ClientCore> core, Request request, StreamCallbacks callbacks);
+
+    // Both run on the io thread.
+    void start();
+    void cancel();
+
+    bool active() const { return active_.load(); }
+    asio::io_context& io() { return core_->io; }
+
+private:
+    enum class Phase { idle, connecting, reading };
+    enum class Mode { collect, discard, deliver, interim };
+    enum class Next { finish, retry };
+
+    void begin_attempt();
+    void connect();
+    void on_resolved(const beast::error_code& ec, const tcp::resolver::results_type& results);
+    void on_connected(const beast::error_code& ec);
+    void on_handshake(const beast::error_code& ec);
+    void send();
+    void on_written(const beast::error_code& ec);
+    void read_head();
+    void read_some();
+    void on_read(beast::error_code ec, std::size_t bytes);
+    bool on_head();
+    bool on_body(const char* data, std::size_t n);
+    void on_message_done();
+    bool handle_401(const Response& head);
+    bool handle_redirect(const Response& head);
+    std::string authorization();
+    void io_failed(const beast::error_code& ec, const char* what);
+    void fail(ErrorKind kind, std::string message);
+    void finish(Response response);
+    void release_connection(bool reusable);
+
+    void arm_total();
+    void arm_phase(Phase phase, std::chrono::milliseconds limit);
+    void wait_phase(uint64_t generation);
+    void on_timeout(std::string why);
+    void stop_timers();
+
+    std::shared_ptr<ClientCore> core_;
+    Request req_;
+    bool streaming_;
+    std::function<void(Response)> done_;
+    StreamCallbacks callbacks_;
+    uint64_t id_;
+
+    Url url_;
+    std::string first_origin_;
+    Timeouts timeouts_;
+    std::size_t max_bytes_ = 0;
+
+    tcp::resolver resolver_;
+    asio::steady_timer total_timer_;
+    asio::steady_timer phase_timer_;
+    Phase phase_ = Phase::idle;
+    std::chrono::milliseconds phase_limit_{0};
+    Clock::time_point last_activity_;
+    uint64_t phase_generation_ = 0;
+    std::string timed_out_;  // why, once a timer fired
+
+    std::unique_ptr<Connection> conn_;
+    bool conn_reused_ = false;
+    bool reuse_retried_ = false;
+    bhttp::request<bhttp::string_body> wire_;
+    std::optional<bhttp::response_parser<bhttp::buffer_body>> parser_;
+    std::array<char, 16384> chunk_{};
+    bool head_handled_ = false;
+    bool received_any_ = false;
+    Mode mode_ = Mode::collect;
+    Next next_ = Next::finish;
+    Response head_;
+    std::size_t discarded_ = 0;
+    std::optional<Url> pending_url_;
+
+    bool sent_credentials_ = false;
+    bool sent_own_challenge_ = false;
+    bool stale_retried_ = false;
+    int auth_rounds_ = 0;
+    int redirects_ = 0;
+
+    bool finished_ = false;
+    std::atomic<bool> active_{true};
+};
+
+} // namespace passerelle::http::detail
