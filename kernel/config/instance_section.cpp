@@ -103,6 +103,7 @@ private:
         }
         if (decl.default_value) {
             auto v = key_value_from_text(decl.type, decl.default_value);
+            if (v && decl.type == PL_KEY_PATH) v = nlohmann::json(r_.resolve_path(v->get<std::string>()));
             if (!v)
                 r_.error(ic_.pos, key_path,
                          "module \"" + schema_.name + "\" declares a default that is not " +
@@ -132,6 +133,7 @@ private:
             if (!t) return std::nullopt;
             remember_pieces(t->pieces);
             if (type == PL_KEY_STRING) return nlohmann::json(t->value);
+            if (type == PL_KEY_PATH) return nlohmann::json(r_.resolve_path(t->value));
             // Durations and sizes are written as strings; other types only
             // when the string comes from the environment.
             if (type == PL_KEY_DURATION || type == PL_KEY_SIZE || t->substituted) {

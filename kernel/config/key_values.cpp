@@ -33,7 +33,8 @@ void for_each_part(std::string_view s, std::string_view seps, F&& f) {
 
 std::optional<nlohmann::json> key_value_from_text(int32_t type, std::string_view text) {
     switch (type) {
-    case PL_KEY_STRING: return nlohmann::json(std::string(text));
+    case PL_KEY_STRING:
+    case PL_KEY_PATH: return nlohmann::json(std::string(text));
     case PL_KEY_INT: {
         std::string_view t = trim(text);
         if (!t.empty() && t.front() == '+') t.remove_prefix(1);
@@ -88,6 +89,7 @@ std::optional<nlohmann::json> key_value_from_text(int32_t type, std::string_view
 const char* key_type_expectation(int32_t type) {
     switch (type) {
     case PL_KEY_STRING: return "a string";
+    case PL_KEY_PATH: return "a path (a string)";
     case PL_KEY_INT: return "an integer";
     case PL_KEY_BOOL: return "true or false";
     case PL_KEY_FLOAT: return "a number";

@@ -3,6 +3,8 @@
 // Error messages name the variable or the file, never a value.
 #pragma once
 
+#include <passerelle/utf8.hpp>
+
 #include <functional>
 #include <optional>
 #include <string>
@@ -33,7 +35,7 @@ std::optional<Expansion> expand_env(std::string_view text, const EnvLookup& env,
 // nullopt and sets `error` ("cannot read \"PATH\": REASON") on failure.
 std::optional<std::string> read_secret_file(const std::string& path, std::string& error);
 
-// True when `s` is well-formed UTF-8 (config values end up in JSON).
-bool is_valid_utf8(std::string_view s);
+// Config values end up in JSON: they must be well-formed UTF-8.
+using passerelle::is_valid_utf8;
 
 } // namespace passerelle::kernel

@@ -1,7 +1,5 @@
 #include "core/bus.hpp"
 
-#include "core/id_allocator.hpp"
-
 #include <passerelle/event_json.hpp>
 
 #include <chrono>
@@ -15,7 +13,7 @@ int64_t now_ns() {
 }
 } // namespace
 
-Bus::Bus(IdAllocator& ids) : ids_(ids), thread_([this] { run(); }) {}
+Bus::Bus(std::function<uint64_t()> next_id) : next_id_(std::move(next_id)), thread_([this] { run(); }) {}
 
 Bus::~Bus() {
     {
@@ -111,7 +109,7 @@ void Bus::run() {
 }
 
 void Bus::dispatch(const std::shared_ptr<Event>& e, Topology& topo, int64_t now, std::vector<Dispatch>& scratch) {
-    e->id = ids_.next();
+    e->id = next_id_();
     std::shared_ptr<const Event> frozen = e;
     if (topo.router) {
         scratch.clear();

@@ -20,8 +20,6 @@
 
 namespace passerelle::kernel {
 
-class IdAllocator;
-
 // What the dispatch thread routes with; replaced as a whole on reload.
 struct Topology {
     std::unique_ptr<Router> router;
@@ -32,7 +30,8 @@ class Bus {
 public:
     using Subscriber = std::function<void(const Event&, const std::string& json)>;
 
-    explicit Bus(IdAllocator& ids);
+    // `next_id` numbers events: unique and increasing across restarts.
+    explicit Bus(std::function<uint64_t()> next_id);
     ~Bus(); // stops the dispatch thread after draining what was published
 
     void publish(std::shared_ptr<Event> event); // thread-safe, never blocks on a sink
@@ -52,7 +51,7 @@ private:
     void dispatch(const std::shared_ptr<Event>& e, Topology& topo, int64_t now, std::vector<Dispatch>& scratch);
     void hand_over(const std::vector<Dispatch>& dispatches, const std::shared_ptr<const Event>& e, Topology& topo);
 
-    IdAllocator& ids_;
+    std::function<uint64_t()> next_id_;
     std::mutex mutex_;
     std::condition_variable cv_;
     std::condition_variable drained_cv_;

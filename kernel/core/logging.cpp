@@ -1,5 +1,7 @@
 #include "core/logging.hpp"
 
+#include <passerelle/event_json.hpp>
+
 #include <spdlog/sinks/base_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
@@ -37,14 +39,7 @@ protected:
 
 private:
     static std::string time_text(const spdlog::details::log_msg& msg) {
-        auto t = std::chrono::system_clock::to_time_t(msg.time);
-        auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(msg.time.time_since_epoch()).count() % 1000;
-        std::tm tm{};
-        gmtime_r(&t, &tm);
-        char buf[32];
-        std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                      tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
-        return buf;
+        return format_rfc3339(std::chrono::duration_cast<std::chrono::nanoseconds>(msg.time.time_since_epoch()).count());
     }
     static std::string escape(const std::string& s) {
         std::string out;

@@ -16,6 +16,18 @@ namespace {
 
 constexpr std::chrono::milliseconds kDrainGrace{2000};
 
+// Delivery logs go to the sink's own logger (or "outbox"), with the daemon's masking.
+DeliveryLog delivery_log(const std::string& name = "outbox") {
+    auto logger = make_instance_logger(name, "");
+    return [logger](int level, std::string_view msg) {
+        auto lvl = level >= PL_LOG_ERROR ? spdlog::level::err
+                   : level == PL_LOG_WARN ? spdlog::level::warn
+                   : level == PL_LOG_INFO ? spdlog::level::info
+                                          : spdlog::level::debug;
+        logger->log(lvl, "{}", msg);
+    };
+}
+
 bool is_good(std::string_view state) { return state == "ok" || state == "connected" || state == "registered"; }
 
 void print_issues(const std::vector<ConfigIssue>& issues) {
@@ -38,6 +50,37 @@ ModuleSet load_modules_for(const DaemonConfig& daemon, bool log_refusals) {
     }
     return set;
 }
+
+// Forwards deliveries to whichever instance currently has the sink's name.
+class SinkProxy final : public SinkTarget {
+public:
+    SinkProxy(std::string name, uint32_t max_inflight) : name_(std::move(name)), max_inflight_(max_inflight) {}
+    void set_host(std::shared_ptr<InstanceHost> host) {
+        std::lock_guard lock(mutex_);
+        host_ = std::move(host);
+    }
+    void deliver(const Job& job, Done done) override {
+        std::shared_ptr<InstanceHost> host;
+        {
+            std::lock_guard lock(mutex_);
+            host = host_;
+        }
+        if (!host) {
+            done(PL_ERR_RETRY, "instance '" + name_ + "' is restarting");
+            return;
+        }
+        // The host stays alive until its answer comes back.
+        host->deliver(job, [host, done = std::move(done)](int32_t status, std::string_view result) { done(status, result); });
+    }
+    const std::string& sink_name() const override { return name_; }
+    uint32_t max_inflight() const override { return max_inflight_; }
+
+private:
+    std::mutex mutex_;
+    std::shared_ptr<InstanceHost> host_;
+    std::string name_;
+    uint32_t max_inflight_;
+};
 
 Daemon::Daemon(DaemonOptions options) : options_(std::move(options)) {}
 
@@ -72,15 +115,52 @@ bool Daemon::build_instances(const Config& cfg, const std::vector<std::string>& 
     return issues.empty();
 }
 
-std::shared_ptr<SinkQueue> Daemon::make_queue(InstanceHost& host) {
-    return std::shared_ptr<SinkQueue>(make_memory_sink_queue(host).release());
+Daemon::Sink Daemon::open_sink(const std::shared_ptr<InstanceHost>& host) {
+    Sink sink;
+    sink.proxy = std::make_shared<SinkProxy>(host->name(), host->max_inflight());
+    sink.proxy->set_host(host);
+    QueueOptions options;
+    options.log = delivery_log(host->name());
+    // The queue keeps its proxy alive: an old topology may still hold the queue after a reload.
+    sink.queue = std::shared_ptr<SinkQueue>(outbox_->open_queue(*sink.proxy, options).release(),
+                                            [proxy = sink.proxy](SinkQueue* queue) { delete queue; });
+    return sink;
+}
+
+void Daemon::update_sinks(const Config& cfg) {
+    std::vector<std::string> wanted = sink_names(cfg);
+    for (auto it = sinks_.begin(); it != sinks_.end();) {
+        auto inst = instances_.find(it->first);
+        bool keep = inst != instances_.end() && std::find(wanted.begin(), wanted.end(), it->first) != wanted.end();
+        if (keep) {
+            it->second.proxy->set_host(inst->second.host);
+            ++it;
+        } else {
+            it->second.queue->close(kDrainGrace);
+            it = sinks_.erase(it);
+        }
+    }
+    for (const auto& name : wanted) {
+        auto inst = instances_.find(name);
+        if (inst != instances_.end() && !sinks_.count(name)) sinks_.emplace(name, open_sink(inst->second.host));
+    }
+}
+
+void Daemon::warn_orphan_outboxes() {
+    if (!outbox_ || !outbox_->durable()) return;
+    std::set<std::string, std::less<>> configured;
+    for (const auto& inst : config_.instances) configured.insert(inst.name);
+    try {
+        for (const auto& orphan : outbox_->orphans(configured)) spdlog::warn("{}", orphan_message(orphan));
+    } catch (const std::exception& e) {
+        spdlog::warn("outbox: cannot list backlogs: {}", e.what());
+    }
 }
 
 std::shared_ptr<Topology> Daemon::make_topology(const Config& cfg) {
     auto topo = std::make_shared<Topology>();
     topo->router = make_router(cfg.routes);
-    for (const auto& [name, running] : instances_)
-        if (running.queue) topo->sinks.emplace(name, running.queue);
+    for (const auto& [name, sink] : sinks_) topo->sinks.emplace(name, sink.queue);
     return topo;
 }
 
@@ -115,9 +195,14 @@ int Daemon::start() {
         return 2;
     }
     timers_ = std::make_unique<TimerService>();
-    ids_ = std::make_unique<IdAllocator>((std::filesystem::path(config_.daemon.state_dir) / "sequence").string());
-    if (!ids_->error().empty()) spdlog::warn("{}; event ids stay unique but are time-based", ids_->error());
-    bus_ = std::make_unique<Bus>(*ids_);
+    OutboxOptions outbox_options;
+    outbox_options.state_dir = config_.daemon.state_dir;
+    outbox_options.log = delivery_log();
+    outbox_ = OutboxStore::open(outbox_options);
+    if (!outbox_->durable())
+        spdlog::error("outbox: {}", outbox_->error());
+    ids_ = SequenceStore::open(config_.daemon.state_dir, delivery_log());
+    bus_ = std::make_unique<Bus>([ids = ids_.get()] { return ids->next(); });
 
     std::vector<std::string> names;
     for (const auto& inst : config_.instances) names.push_back(inst.name);
@@ -126,19 +211,16 @@ int Daemon::start() {
         print_issues(issues);
         return 2;
     }
-    std::vector<std::string> sinks = sink_names(config_);
     {
         std::unique_lock lock(instances_mutex_);
-        for (auto& [name, host] : hosts) {
-            Running r{host, nullptr};
-            if (std::find(sinks.begin(), sinks.end(), name) != sinks.end()) r.queue = make_queue(*host);
-            instances_.emplace(name, std::move(r));
-        }
+        for (auto& [name, host] : hosts) instances_.emplace(name, Running{host});
+        update_sinks(config_);
         bus_->set_topology(make_topology(config_));
     }
     for (auto& [name, r] : instances_) {
         if (!r.host->start()) spdlog::error("instance '{}' failed to start; the others keep running", name);
     }
+    warn_orphan_outboxes();
 
     if (config_.daemon.api_enabled) {
         ApiOptions api;
@@ -214,35 +296,29 @@ bool Daemon::reload() {
         spdlog::error("reload refused: the running configuration is kept");
         return false;
     }
-    std::vector<std::string> sinks = sink_names(next);
+    // Replaced instances stop first (a sink's queue keeps its backlog meanwhile and
+    // retries into the gap), then the new ones take their names and start.
     std::map<std::string, Running> retired;
     {
         std::unique_lock lock(instances_mutex_);
         for (const auto& name : to_remove) {
             auto it = instances_.find(name);
             if (it == instances_.end()) continue;
+            if (auto sink = sinks_.find(name); sink != sinks_.end()) sink->second.proxy->set_host(nullptr);
             retired.emplace(name, std::move(it->second));
             instances_.erase(it);
         }
-        for (auto& [name, host] : created) instances_.emplace(name, Running{host, nullptr});
-        // Sink queues follow the new routes: kept where the instance and its sink role are unchanged.
-        for (auto& [name, r] : instances_) {
-            bool is_sink = std::find(sinks.begin(), sinks.end(), name) != sinks.end();
-            if (is_sink && !r.queue) r.queue = make_queue(*r.host);
-            if (!is_sink && r.queue) {
-                r.queue->close(kDrainGrace);
-                r.queue.reset();
-            }
-        }
+    }
+    for (auto& [name, r] : retired) r.host->stop();
+    retired.clear();
+    {
+        std::unique_lock lock(instances_mutex_);
+        for (auto& [name, host] : created) instances_.emplace(name, Running{host});
         config_ = std::move(next);
+        update_sinks(config_);
         bus_->set_topology(make_topology(config_));
     }
-    bus_->drain(kDrainGrace); // the dispatch thread now routes with the new topology
-    for (auto& [name, r] : retired) {
-        if (r.queue) r.queue->close(kDrainGrace);
-        r.host->stop();
-    }
-    retired.clear();
+    warn_orphan_outboxes();
     for (auto& [name, host] : created) {
         if (!host->start()) spdlog::error("instance '{}' failed to start", name);
     }
@@ -256,20 +332,25 @@ void Daemon::shutdown() {
         api_.reset();
     }
     std::map<std::string, Running> all;
+    std::map<std::string, Sink> sinks;
     {
         std::unique_lock lock(instances_mutex_);
         all.swap(instances_);
+        sinks.swap(sinks_);
     }
     // Sources first, so what they publish while stopping is still routed; then sinks.
     for (auto& [name, r] : all)
-        if (!r.queue) r.host->stop();
+        if (!sinks.count(name)) r.host->stop();
     if (bus_) bus_->drain(kDrainGrace);
-    for (auto& [name, r] : all)
-        if (r.queue) r.queue->close(kDrainGrace);
+    for (auto& [name, sink] : sinks) sink.queue->close(kDrainGrace);
     for (auto& [name, r] : all) r.host->stop();
     if (bus_) bus_->set_topology(nullptr);
+    sinks.clear();
     all.clear();
     bus_.reset();
+    if (outbox_) outbox_->flush();
+    outbox_.reset();
+    ids_.reset();
     timers_.reset();
 }
 
@@ -314,9 +395,8 @@ std::string Daemon::metrics_text() {
     }
     out << "# HELP passerelle_outbox_depth Deliveries waiting per sink.\n# TYPE passerelle_outbox_depth gauge\n";
     std::ostringstream sink_counters;
-    for (const auto& [name, r] : instances_) {
-        if (!r.queue) continue;
-        auto s = r.queue->stats();
+    for (const auto& [name, sink] : sinks_) {
+        auto s = sink.queue->stats();
         out << "passerelle_outbox_depth{instance=\"" << label(name) << "\"} " << s.depth << "\n";
         sink_counters << "passerelle_outbox_oldest_age_seconds{instance=\"" << label(name) << "\"} "
                       << (s.oldest_age_ms / 1000.0) << "\n";
@@ -369,8 +449,8 @@ std::string Daemon::instances_json() {
             out += ":" + std::to_string(value);
         }
         out += "}";
-        if (r.queue) {
-            auto s = r.queue->stats();
+        if (auto sink = sinks_.find(name); sink != sinks_.end()) {
+            auto s = sink->second.queue->stats();
             out += ",\"sink\":{\"health\":";
             append_json_string(out, s.health);
             out += ",\"depth\":" + std::to_string(s.depth) + ",\"oldest_age_ms\":" + std::to_string(s.oldest_age_ms) +

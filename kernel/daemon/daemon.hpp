@@ -5,11 +5,12 @@
 #include "api/api_server.hpp"
 #include "config/config.hpp"
 #include "core/bus.hpp"
-#include "core/id_allocator.hpp"
 #include "core/instance_host.hpp"
 #include "core/logging.hpp"
 #include "core/module_loader.hpp"
 #include "core/timer_service.hpp"
+#include "delivery/outbox.hpp"
+#include "delivery/sequence_store.hpp"
 
 #include <map>
 #include <memory>
@@ -48,7 +49,12 @@ public:
 private:
     struct Running {
         std::shared_ptr<InstanceHost> host;
-        std::shared_ptr<SinkQueue> queue; // null when no route delivers to it
+    };
+    // A sink's queue outlives the instance behind it: on reload the instance is
+    // swapped inside the proxy and the queue (and its backlog) stays open.
+    struct Sink {
+        std::shared_ptr<class SinkProxy> proxy;
+        std::shared_ptr<SinkQueue> queue;
     };
 
     int start();
@@ -57,7 +63,8 @@ private:
     // Creates (not starts) hosts for `cfg`'s instances; issues for refusals.
     bool build_instances(const Config& cfg, const std::vector<std::string>& names,
                          std::map<std::string, std::shared_ptr<InstanceHost>>& out, std::vector<ConfigIssue>& issues);
-    std::shared_ptr<SinkQueue> make_queue(InstanceHost& host);
+    Sink open_sink(const std::shared_ptr<InstanceHost>& host);
+    void update_sinks(const Config& cfg); // opens, retargets and closes sinks to match cfg
     std::shared_ptr<Topology> make_topology(const Config& cfg);
     std::vector<std::string> sink_names(const Config& cfg) const;
     void warn_orphan_outboxes();
@@ -66,12 +73,14 @@ private:
     ModuleSet modules_;
     Config config_;
     std::unique_ptr<TimerService> timers_;
-    std::unique_ptr<IdAllocator> ids_;
+    std::unique_ptr<OutboxStore> outbox_;
+    std::unique_ptr<SequenceStore> ids_;
     std::unique_ptr<Bus> bus_;
     std::unique_ptr<ApiServer> api_;
 
     mutable std::shared_mutex instances_mutex_;
     std::map<std::string, Running> instances_;
+    std::map<std::string, Sink> sinks_; // guarded by instances_mutex_
 };
 
 } // namespace passerelle::kernel

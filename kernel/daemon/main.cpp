@@ -34,6 +34,7 @@ const char* type_name(int32_t type) {
     case PL_KEY_SIZE: return "size";
     case PL_KEY_STRING_LIST: return "list of strings";
     case PL_KEY_TABLE: return "table";
+    case PL_KEY_PATH: return "path";
     default: return "?";
     }
 }

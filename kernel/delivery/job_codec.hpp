@@ -3,6 +3,8 @@
 // as a BLOB (bytes never go through JSON).
 #pragma once
 
+#include <passerelle/utf8.hpp>
+
 #include "delivery/sink_queue.hpp"
 
 #include <cstdint>
@@ -26,6 +28,6 @@ inline uint64_t job_bytes(size_t json_size, const Job& job) {
     return json_size + (job.event ? job.event->attachment.size() : 0);
 }
 
-bool is_valid_utf8(std::string_view s);
+using passerelle::is_valid_utf8;
 
 } // namespace passerelle::kernel

@@ -32,7 +32,7 @@ public:
     // Defaults are text, parsed by the kernel with the key's type. Sizes and
     // durations reach the constructor as integers (bytes, milliseconds).
     static constexpr pl_key_decl keys[] = {
-        key("path", PL_KEY_STRING, nullptr, "File the events are appended to, one JSON object per line",
+        key("path", PL_KEY_PATH, nullptr, "File the events are appended to, one JSON object per line",
             PL_KEY_REQUIRED),
         key("max_size", PL_KEY_SIZE, "10MiB", "Rotate the file before it grows past this size (0 = never rotate)"),
         key("keep", PL_KEY_INT, "5", "How many rotated files (path.1 ... path.N) to keep; older ones are deleted"),

@@ -99,7 +99,8 @@ typedef enum pl_key_type {
     PL_KEY_DURATION = 4, /* "5s", "250ms", "2h", "7d" -> milliseconds */
     PL_KEY_SIZE = 5,     /* "10MB", "512KiB", 1024 -> bytes */
     PL_KEY_STRING_LIST = 6,
-    PL_KEY_TABLE = 7     /* a table of strings (e.g. channel names, headers) */
+    PL_KEY_TABLE = 7,    /* a table of strings (e.g. channel names, headers) */
+    PL_KEY_PATH = 8      /* a file or directory; relative paths are resolved against the config file's directory */
 } pl_key_type;
 
 enum {

@@ -261,14 +261,16 @@ private:
     std::thread thread_;
 };
 
-// Completion of an action or delivery. Copyable; the first answer wins, and an
-// action nobody answered is answered with an internal error when the last copy dies.
+// Completion of an action or delivery. Copyable; the first answer wins, and a
+// call nobody answered is answered "retry" when the last copy dies.
 class Reply {
 public:
     Reply() = default;
     Reply(pl_completion_fn fn, void* ctx) : state_(std::make_shared<State>(fn, ctx)) {}
 
     void ok(std::string_view json = "{}") const { finish(PL_OK, json); }
+    void ok(const char* json) const { finish(PL_OK, json); }
+    void ok(const std::string& json) const { finish(PL_OK, json); }
     void ok(const nlohmann::json& j) const { finish(PL_OK, j.dump()); }
     void fail(pl_status status, std::string_view message) const { finish(status, message); }
     // Retry later; retry_after_ms > 0 when the peer said when (HTTP Retry-After).
@@ -282,9 +284,11 @@ private:
     struct State {
         State(pl_completion_fn f, void* c) : fn(f), ctx(c) {}
         ~State() {
+            // Unanswered (e.g. the instance stopped meanwhile): a delivery is
+            // retried rather than lost, an action reports the module as unavailable.
             if (!done.exchange(true) && fn) {
                 const char msg[] = "the module did not answer";
-                fn(ctx, PL_ERR_INTERNAL, pl_str{msg, sizeof msg - 1});
+                fn(ctx, PL_ERR_RETRY, pl_str{msg, sizeof msg - 1});
             }
         }
         pl_completion_fn fn;
@@ -337,48 +341,62 @@ private:
     const pl_host_api* api_;
 };
 
-// One-shot timers whose callbacks run on the instance's executor. Cancelled
-// all at once when the instance stops, so no callback outlives it.
+// One-shot timers whose callbacks run on the instance's executor. Call after()
+// and cancel() from the instance's own handlers (its executor). When the
+// instance stops, every timer is cancelled and a callback already queued is
+// skipped, so no timer callback runs after on_stop().
 class Timers {
 public:
     Timers(const pl_host_api* api, Executor* executor) : api_(api), executor_(executor) {}
     ~Timers() { cancel_all(); }
+    Timers(const Timers&) = delete;
+    Timers& operator=(const Timers&) = delete;
 
     using Id = uint64_t;
 
     Id after(std::chrono::milliseconds delay, std::function<void()> fn) {
-        auto entry = std::make_unique<Entry>();
+        auto entry = std::make_shared<Entry>();
         entry->owner = this;
         entry->fn = std::move(fn);
-        Entry* raw = entry.get();
+        // The host owns this pointer until it fires or is cancelled (see fire/cancel).
+        auto* ctx = new std::shared_ptr<Entry>(entry);
+        entry->ctx = ctx;
         Id id;
         {
             std::lock_guard lock(mutex_);
             id = ++next_id_;
-            raw->id = id;
-            entries_.emplace(id, std::move(entry));
+            entry->id = id;
+            entries_.emplace(id, entry);
         }
-        uint64_t host_id = api_->timer_start(api_->host_ctx, delay.count(), &Timers::fire, raw);
+        uint64_t host_id = api_->timer_start(api_->host_ctx, delay.count(), &Timers::fire, ctx);
         std::lock_guard lock(mutex_);
-        if (auto it = entries_.find(id); it != entries_.end()) it->second->host_id = host_id;
+        entry->host_id = host_id;
+        if (host_id == 0) { // the host refused: nothing will fire
+            entries_.erase(id);
+            delete ctx;
+        }
         return id;
     }
 
     void cancel(Id id) {
-        uint64_t host_id = 0;
+        std::shared_ptr<Entry> entry;
         {
             std::lock_guard lock(mutex_);
             auto it = entries_.find(id);
             if (it == entries_.end()) return;
-            host_id = it->second->host_id;
-            it->second->cancelled = true;
+            entry = it->second;
+            entries_.erase(it);
+            entry->cancelled = true;
         }
-        if (host_id) api_->timer_cancel(api_->host_ctx, host_id);
+        // After timer_cancel returns the host will never call fire for it; if it
+        // did not fire, the context is still ours to free.
+        api_->timer_cancel(api_->host_ctx, entry->host_id);
         std::lock_guard lock(mutex_);
-        entries_.erase(id);
+        if (!entry->fired) delete entry->ctx;
     }
 
     void cancel_all() {
+        stopped_.store(true);
         std::vector<Id> ids;
         {
             std::lock_guard lock(mutex_);
@@ -387,35 +405,47 @@ public:
         for (Id id : ids) cancel(id);
     }
 
+    // Called by the SDK when the instance (re)starts.
+    void resume() { stopped_.store(false); }
+
 private:
     struct Entry {
         Timers* owner = nullptr;
         Id id = 0;
         uint64_t host_id = 0;
         bool cancelled = false;
+        bool fired = false;
+        std::shared_ptr<Entry>* ctx = nullptr;
         std::function<void()> fn;
     };
 
     // Runs on the host's timer thread: hand the callback to the executor.
-    static void fire(void* ctx) {
-        auto* entry = static_cast<Entry*>(ctx);
+    static void fire(void* raw) {
+        auto* ctx = static_cast<std::shared_ptr<Entry>*>(raw);
+        std::shared_ptr<Entry> entry = *ctx;
         Timers* self = entry->owner;
         std::function<void()> fn;
         {
             std::lock_guard lock(self->mutex_);
-            auto it = self->entries_.find(entry->id);
-            if (it == self->entries_.end() || it->second->cancelled) return;
-            fn = std::move(it->second->fn);
-            self->entries_.erase(it);
+            entry->fired = true;
+            delete ctx;
+            if (entry->cancelled) return;
+            self->entries_.erase(entry->id);
+            fn = std::move(entry->fn);
         }
-        self->executor_->post(std::move(fn));
+        // The instance (and so this Timers) outlives every closure queued on its
+        // executor: destroy() is queued behind them.
+        self->executor_->post([self, fn = std::move(fn)] {
+            if (!self->stopped_.load()) fn();
+        });
     }
 
     const pl_host_api* api_;
     Executor* executor_;
     std::mutex mutex_;
-    std::map<Id, std::unique_ptr<Entry>> entries_;
+    std::map<Id, std::shared_ptr<Entry>> entries_;
     Id next_id_ = 0;
+    std::atomic<bool> stopped_{false};
 };
 
 // What a module's constructor receives.
@@ -547,6 +577,7 @@ struct Glue {
     static int32_t start(pl_instance* inst) {
         int32_t status = PL_OK;
         Box* b = box(inst);
+        b->instance->timers().resume();
         run_and_wait(*b->executor, [&] {
             try {
                 b->instance->on_start();
@@ -566,8 +597,9 @@ struct Glue {
             } catch (const std::exception& e) {
                 b->instance->host().error(std::string("stop failed: ") + e.what());
             }
+            // On the executor, so a timer callback queued behind on_stop is skipped.
+            b->instance->timers().cancel_all();
         });
-        b->instance->timers().cancel_all();
     }
 
     static void destroy(pl_instance* inst) {
