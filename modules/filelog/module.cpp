@@ -55,6 +55,7 @@ public:
 
     // --- 4. Lifecycle and calls ---------------------------------------------
     void on_start() override {
+        stopped_ = false;
         // Open now to report a bad path at once; a failure is not fatal (the
         // disk may be mounted later): each delivery tries again.
         try {
@@ -67,6 +68,8 @@ public:
 
     void on_stop() override {
         stopped_ = true;
+        timers().cancel_all(); // the pending batch sync: close() below syncs anyway
+        sync_pending_ = false;
         try {
             writer_.close(); // syncs first unless fsync = "never"
         } catch (const std::exception& e) {

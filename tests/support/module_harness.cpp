@@ -324,8 +324,9 @@ struct ModuleHarness::TimerThread {
             auto first = pending.begin();
             for (auto it = pending.begin(); it != pending.end(); ++it)
                 if (it->second.due < first->second.due) first = it;
-            if (first->second.due > Clock::now()) {
-                wake.wait_until(lock, first->second.due);
+            if (const Clock::time_point due = first->second.due; due > Clock::now()) {
+                // A copy: cancel() may erase the node while we wait.
+                wake.wait_until(lock, due);
                 continue;
             }
             Timer timer = first->second;

@@ -232,3 +232,20 @@ TEST_CASE("deliver without an event, and unknown actions, are refused", "[filelo
     CHECK(h.invoke("explode").status == PL_ERR_UNKNOWN_ACTION);
     CHECK(h.invoke("deliver", "not json", sample_event(1)).status == PL_ERR_INVALID);
 }
+
+TEST_CASE("stop then start again: writing resumes in the same file", "[filelog][module]") {
+    TempDir dir;
+    const fs::path log = dir / "events.jsonl";
+    ModuleHarness h(module_path("filelog"));
+    REQUIRE(h.create(config_for(log)).ok());
+    REQUIRE(h.start() == PL_OK);
+    REQUIRE(h.deliver(sample_event(1)).status == PL_OK);
+    h.stop();
+    REQUIRE(h.start() == PL_OK);
+    REQUIRE(h.deliver(sample_event(2)).status == PL_OK);
+    CHECK(h.pending_timers() == 1); // the batch sync is scheduled again after a restart
+    h.destroy();
+    auto lines = read_json_lines(log);
+    REQUIRE(lines.size() == 2);
+    CHECK(lines[1]["id"] == 2);
+}
