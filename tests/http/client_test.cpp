@@ -665,3 +665,26 @@ TEST_CASE("IoExecutor runs the client's callbacks on its own thread") {
     });
     CHECK(destroyed.get_future().wait_for(10s) == std::future_status::ready);
 }
+
+TEST_CASE("credentials never follow a redirect to another origin") {
+    std::atomic<int> authorization_seen{0};
+    TestServer other([&](const ServerRequest& req, Peer& peer) {
+        if (!req.header("authorization").empty()) ++authorization_seen;
+        return peer.write(test::response(401, "Unauthorized", {"WWW-Authenticate: Basic realm=\"elsewhere\""}, ""));
+    });
+    std::string target = other.url("/steal");
+    TestServer origin([&](const ServerRequest& req, Peer& peer) {
+        if (req.header("authorization") != basic_authorization("u", "secret"))
+            return peer.write(test::response(401, "Unauthorized", {"WWW-Authenticate: Basic realm=\"home\""}, ""));
+        return peer.write(test::response(302, "Found", {"Location: " + target}, ""));
+    });
+    boost::asio::io_context io;
+    ClientOptions options;
+    options.max_redirects = 2;
+    HttpClient client(io, options);
+    Response r = fetch(io, client, get_with(origin.url("/"), "u", "secret"));
+    CHECK(r.error == ErrorKind::http_status);
+    CHECK(r.status == 401);
+    CHECK(other.requests() == 1);
+    CHECK(authorization_seen == 0);
+}

@@ -39,7 +39,7 @@ Exchange::Exchange(std::shared_ptr<ClientCore> core, Request request, StreamCall
 
 void Exchange::start() {
     if (finished_) return;
-    if (core_->closed) return fail(ErrorKind::cancelled, "the HTTP client was closed");
+    if (core_->closed) return cancel(); // posted before the client died: no callback
     core_->track(shared_from_this());
     auto url = parse_url(req_.url);
     if (!url) return fail(ErrorKind::invalid_request, "not an http(s)://host[:port]/path URL");
@@ -156,6 +156,7 @@ std::string Exchange::authorization() {
     if (!req_.credentials) return {};
     const Credentials& cred = *req_.credentials;
     auto it = core_->auth.find(url_.origin());
+    if (url_.origin() != first_origin_) return {};
     if (it == core_->auth.end()) {
         if (cred.preemptive_basic && url_.origin() == first_origin_) {
             sent_credentials_ = true;
@@ -305,7 +306,9 @@ bool Exchange::on_head() {
         mode_ = Mode::interim; // 100 Continue and friends: the real head follows
         return true;
     }
-    if (status == 401 && req_.credentials) {
+    // Credentials answer only the origin they were given for, never the
+    // target of a cross-origin redirect.
+    if (status == 401 && req_.credentials && url_.origin() == first_origin_) {
         if (!handle_401(head_)) return false;
         mode_ = Mode::discard;
         next_ = Next::retry;
