@@ -5,6 +5,8 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/address.hpp>
 
+#include <limits>
+
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
@@ -37,7 +39,7 @@ Exchange::Exchange(std::shared_ptr<ClientCore> core, Request request, StreamCall
 
 void Exchange::start() {
     if (finished_) return;
-    if (core_->closed) return fail(ErrorKind::cancelled, "the HTTP client was closed");
+    if (core_->closed) return cancel(); // posted before the client died: no callback
     core_->track(shared_from_this());
     auto url = parse_url(req_.url);
     if (!url) return fail(ErrorKind::invalid_request, "not an http(s)://host[:port]/path URL");
@@ -154,6 +156,7 @@ std::string Exchange::authorization() {
     if (!req_.credentials) return {};
     const Credentials& cred = *req_.credentials;
     auto it = core_->auth.find(url_.origin());
+    if (url_.origin() != first_origin_) return {};
     if (it == core_->auth.end()) {
         if (cred.preemptive_basic && url_.origin() == first_origin_) {
             sent_credentials_ = true;
@@ -211,42 +214,84 @@ void Exchange::on_written(const beast::error_code& ec) {
 void Exchange::read_head() {
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(core_->options.max_header_bytes));
-    parser_->body_limit(boost::none); // capped by us: collected bodies only, never streams
+    // Capped by us (collected bodies only, never streams). Not boost::none:
+    // Beast 1.74 compares `len > none` as true and refuses every body.
+    parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
     if (req_.method == "HEAD") parser_->skip(true);
     head_handled_ = false;
     mode_ = Mode::collect;
     head_ = Response{};
+    // Bytes already buffered may hold this response (after a 1xx).
+    if (conn_->buffer.size() > 0 && !parse_buffered()) return;
     read_some();
 }
 
+// Raw socket reads, parsed here rather than by http::async_read_some: Beast
+// would only complete once the head is whole, and the read-idle timeout must
+// be reset by every byte, a slow head included.
 void Exchange::read_some() {
-    auto& body = parser_->get().body();
-    body.data = chunk_.data();
-    body.size = chunk_.size();
+    auto space = conn_->buffer.prepare(chunk_.size());
     conn_->visit([&](auto& stream) {
-        bhttp::async_read_some(stream, conn_->buffer, *parser_,
-                               [self = shared_from_this()](beast::error_code ec, std::size_t n) {
-                                   self->on_read(ec, n);
-                               });
+        stream.async_read_some(space, [self = shared_from_this()](const beast::error_code& ec, std::size_t n) {
+            self->on_read(ec, n);
+        });
     });
 }
 
-void Exchange::on_read(beast::error_code ec, std::size_t bytes) {
+void Exchange::on_read(const beast::error_code& ec, std::size_t bytes) {
     if (finished_) return;
     if (bytes > 0) {
+        conn_->buffer.commit(bytes);
         received_any_ = true;
         last_activity_ = Clock::now(); // every byte resets the read-idle timeout
     }
-    std::size_t produced = chunk_.size() - parser_->get().body().size;
-    if (ec == bhttp::error::need_buffer) ec = {};
-    if (ec) return io_failed(ec, "read");
-    if (!head_handled_ && parser_->is_header_done()) {
-        head_handled_ = true;
-        if (!on_head()) return;
+    // A TLS peer closing without close_notify is how many devices end a
+    // close-delimited body: treated as the end of the stream, like a TCP FIN.
+    bool eof = ec == asio::error::eof || ec == asio::ssl::error::stream_truncated;
+    if (ec && !eof) return io_failed(ec, "read");
+    if (!parse_buffered()) return;
+    if (eof) {
+        if (!parser_->got_some()) return io_failed(asio::error::eof, "read");
+        beast::error_code pe;
+        parser_->put_eof(pe);
+        if (pe) return io_failed(pe, "read");
+        if (parser_->is_done()) return on_message_done();
+        return io_failed(bhttp::error::partial_message, "read");
     }
-    if (produced > 0 && !on_body(chunk_.data(), produced)) return;
-    if (parser_->is_done()) return on_message_done();
     read_some();
+}
+
+// Feeds the buffered bytes to the parser and acts on the head and body they
+// yield. False when the exchange moved on (finished, failed, message done).
+bool Exchange::parse_buffered() {
+    auto& buffer = conn_->buffer;
+    // Bounded: each round consumes input or produces body, else it stops.
+    while (buffer.size() > 0 && !parser_->is_done()) {
+        auto& body = parser_->get().body();
+        body.data = chunk_.data();
+        body.size = chunk_.size();
+        beast::error_code ec;
+        std::size_t used = parser_->put(buffer.data(), ec);
+        buffer.consume(used);
+        std::size_t produced = chunk_.size() - body.size;
+        bool need_more = ec == bhttp::error::need_more;
+        if (need_more || ec == bhttp::error::need_buffer) ec = {};
+        if (ec) {
+            io_failed(ec, "read");
+            return false;
+        }
+        if (!head_handled_ && parser_->is_header_done()) {
+            head_handled_ = true;
+            if (!on_head()) return false;
+        }
+        if (produced > 0 && !on_body(chunk_.data(), produced)) return false;
+        if (need_more || (used == 0 && produced == 0)) break;
+    }
+    if (parser_->is_done()) {
+        on_message_done();
+        return false;
+    }
+    return true;
 }
 
 bool Exchange::on_head() {
@@ -261,7 +306,9 @@ bool Exchange::on_head() {
         mode_ = Mode::interim; // 100 Continue and friends: the real head follows
         return true;
     }
-    if (status == 401 && req_.credentials) {
+    // Credentials answer only the origin they were given for, never the
+    // target of a cross-origin redirect.
+    if (status == 401 && req_.credentials && url_.origin() == first_origin_) {
         if (!handle_401(head_)) return false;
         mode_ = Mode::discard;
         next_ = Next::retry;

@@ -113,7 +113,8 @@ private:
     void on_written(const beast::error_code& ec);
     void read_head();
     void read_some();
-    void on_read(beast::error_code ec, std::size_t bytes);
+    void on_read(const beast::error_code& ec, std::size_t bytes);
+    bool parse_buffered();
     bool on_head();
     bool on_body(const char* data, std::size_t n);
     void on_message_done();

@@ -35,7 +35,6 @@ const char* to_string(ErrorKind kind) {
     case ErrorKind::transport: return "transport";
     case ErrorKind::too_large: return "too_large";
     case ErrorKind::invalid_request: return "invalid_request";
-    case ErrorKind::cancelled: return "cancelled";
     }
     return "unknown";
 }

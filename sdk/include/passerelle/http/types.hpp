@@ -62,7 +62,6 @@ enum class ErrorKind {
     transport,         // DNS, refused, reset, TLS handshake, malformed HTTP
     too_large,         // the body (or head) exceeded the configured cap
     invalid_request,   // bad URL or unsupported scheme
-    cancelled,         // the client was destroyed or the stream cancelled
 };
 
 // "none", "http_status", "auth_failed"... (stable, for logs and metrics labels).

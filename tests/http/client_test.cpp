@@ -1,0 +1,690 @@
+// End-to-end tests of passerelle::http::HttpClient against test::TestServer on
+// 127.0.0.1. Every wait is bounded; no test asserts on speed.
+#include "test_server.hpp"
+
+#include <passerelle/http/client.hpp>
+#include <passerelle/http/digest.hpp>
+#include <passerelle/io_executor.hpp>
+
+#include <boost/asio/io_context.hpp>
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <optional>
+#include <set>
+
+using namespace passerelle::http;
+using namespace std::chrono_literals;
+using test::Peer;
+using test::ServerRequest;
+using test::TestServer;
+
+namespace {
+
+// Runs the io_context on this thread until `done` or a bound.
+bool run_until(boost::asio::io_context& io, const std::function<bool()>& done, std::chrono::milliseconds limit = 20s) {
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!done() && std::chrono::steady_clock::now() < deadline) {
+        if (io.stopped()) io.restart();
+        io.run_one_for(20ms);
+    }
+    return done();
+}
+
+Response fetch(boost::asio::io_context& io, HttpClient& client, Request req) {
+    std::optional<Response> out;
+    client.request(std::move(req), [&](Response r) { out = std::move(r); });
+    REQUIRE(run_until(io, [&] { return out.has_value(); }));
+    if (!out->ok()) UNSCOPED_INFO("response: " << to_string(out->error) << " " << describe(*out));
+    return *out;
+}
+
+Request get(const std::string& url) {
+    Request r;
+    r.url = url;
+    return r;
+}
+
+Request get_with(const std::string& url, const std::string& user, const std::string& password) {
+    Request r = get(url);
+    r.credentials = Credentials{user, password};
+    return r;
+}
+
+// A server that checks Digest like a camera does: remembers its nonce,
+// verifies the response hash, records every nc it was sent.
+struct DigestCamera {
+    std::string realm = "IP Camera(C2183)";
+    std::string password = "Circle of Life";
+    std::vector<std::string> challenges;  // WWW-Authenticate lines offered
+    std::mutex mutex;
+    std::string nonce = "4e5468694e7a42694e7a4d364f4449354d7a6b354d54513d";
+    std::set<std::string> stale_nonces;
+    std::vector<std::string> nc_seen;
+    std::vector<std::string> algorithms_seen;
+    int unauthorized = 0;
+    int stale_answers = 0;
+
+    std::string challenge_lines(bool stale) {
+        std::string out;
+        for (auto c : challenges) {
+            auto pos = c.find("NONCE");
+            if (pos != std::string::npos) c.replace(pos, 5, nonce);
+            out += "WWW-Authenticate: " + c + (stale ? ", stale=\"TRUE\"" : "") + "\r\n";
+        }
+        return out;
+    }
+
+    bool handle(const ServerRequest& req, Peer& peer) {
+        std::lock_guard lock(mutex);
+        std::string auth = req.header("authorization");
+        bool stale = false;
+        if (!auth.empty()) {
+            auto parsed = parse_challenges(auth);
+            if (!parsed.empty() && parsed[0].scheme == AuthScheme::digest) {
+                const auto& a = parsed[0];
+                std::string alg(a.param("algorithm").value_or("MD5"));
+                DigestAlgorithm algorithm = alg == "SHA-256" ? DigestAlgorithm::sha256 : DigestAlgorithm::md5;
+                std::string nc(a.param("nc").value_or(""));
+                std::string cnonce(a.param("cnonce").value_or(""));
+                std::string qop(a.param("qop").value_or(""));
+                std::string uri(a.param("uri").value_or(""));
+                uint32_t nc_value = static_cast<uint32_t>(std::strtoul(nc.c_str(), nullptr, 16));
+                DigestParams p{a.param("username").value_or(""), password, req.method, uri, nc_value, cnonce};
+                std::string expected = digest_response(algorithm, realm, std::string(a.param("nonce").value_or("")), qop, p);
+                std::string got(a.param("response").value_or(""));
+                std::string sent_nonce(a.param("nonce").value_or(""));
+                if (got == expected && uri == req.target && sent_nonce == nonce) {
+                    nc_seen.push_back(nc);
+                    algorithms_seen.push_back(alg);
+                    std::string body = "ok " + nc;
+                    return peer.write(test::response(200, "OK", {"Content-Type: text/plain"}, body));
+                }
+                if (got == expected && stale_nonces.count(sent_nonce)) stale = true;
+            }
+        }
+        if (stale) ++stale_answers;
+        else ++unauthorized;
+        std::string body = "<html>401</html>";
+        std::string head = "HTTP/1.1 401 Unauthorized\r\n" + challenge_lines(stale) +
+                           "Content-Type: text/html\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n";
+        return peer.write(head + body);
+    }
+
+    void rotate_nonce(const std::string& fresh) {
+        std::lock_guard lock(mutex);
+        stale_nonces.insert(nonce);
+        nonce = fresh;
+    }
+};
+
+std::string hello_handler_body = "hello";
+bool hello(const ServerRequest&, Peer& peer) { return peer.write(test::response(200, "OK", {}, hello_handler_body)); }
+
+// Self-signed certificates made at test time with the openssl CLI.
+struct Certs {
+    std::string dir;
+    test::TlsFiles with_ip;    // SAN: DNS:localhost, IP:127.0.0.1
+    test::TlsFiles name_only;  // SAN: DNS:localhost only
+};
+
+const Certs& certs() {
+    static Certs c = [] {
+        Certs out;
+        out.dir = std::string(PASSERELLE_BINARY_DIR) + "/tests/http_tls";
+        std::filesystem::create_directories(out.dir);
+        auto make = [&](const std::string& name, const std::string& san) {
+            test::TlsFiles f{out.dir + "/" + name + ".crt", out.dir + "/" + name + ".key"};
+            std::string cmd = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2"
+                              " -subj /CN=localhost -addext 'subjectAltName=" + san + "'"
+                              " -keyout '" + f.key + "' -out '" + f.cert + "' >/dev/null 2>&1";
+            REQUIRE(std::system(cmd.c_str()) == 0);
+            return f;
+        };
+        out.with_ip = make("with_ip", "DNS:localhost,IP:127.0.0.1");
+        out.name_only = make("name_only", "DNS:localhost");
+        return out;
+    }();
+    return c;
+}
+
+} // namespace
+
+TEST_CASE("keep-alive: sequential requests share one connection") {
+    TestServer server(hello);
+    boost::asio::io_context io;
+    HttpClient client(io);
+    for (int i = 0; i < 5; ++i) {
+        Response r = fetch(io, client, get(server.url("/n" + std::to_string(i))));
+        REQUIRE(r.ok());
+        CHECK(r.status == 200);
+        CHECK(r.body == "hello");
+    }
+    CHECK(server.connections() == 1);
+    CHECK(server.requests() == 5);
+    CHECK(client.stats().connections_opened == 1);
+    CHECK(client.stats().connections_reused == 4);
+}
+
+TEST_CASE("keep-alive: concurrent requests open several connections, the pool keeps at most max_idle_per_host") {
+    TestServer server([](const ServerRequest&, Peer& peer) {
+        peer.pause(50ms); // overlap the requests
+        return peer.write(test::response(200, "OK", {}, "x"));
+    });
+    boost::asio::io_context io;
+    ClientOptions options;
+    options.max_idle_per_host = 2;
+    HttpClient client(io, options);
+    int done = 0;
+    for (int i = 0; i < 4; ++i)
+        client.request(get(server.url("/")), [&](Response r) {
+            CHECK(r.ok());
+            ++done;
+        });
+    REQUIRE(run_until(io, [&] { return done == 4; }));
+    CHECK(server.connections() == 4);
+    // Two of the four stayed pooled: the next two requests reuse, the third connects.
+    int again = 0;
+    for (int i = 0; i < 3; ++i)
+        client.request(get(server.url("/")), [&](Response r) {
+            CHECK(r.ok());
+            ++again;
+        });
+    REQUIRE(run_until(io, [&] { return again == 3; }));
+    CHECK(server.connections() == 5);
+}
+
+TEST_CASE("a pooled connection the server closed is replaced transparently") {
+    TestServer server([](const ServerRequest&, Peer& peer) {
+        peer.write(test::response(200, "OK", {}, "once"));
+        return false; // closes without saying Connection: close
+    });
+    boost::asio::io_context io;
+    HttpClient client(io);
+    for (int i = 0; i < 3; ++i) {
+        Response r = fetch(io, client, get(server.url("/")));
+        REQUIRE(r.ok());
+        CHECK(r.body == "once");
+        server.wait_until([&] { return server.closed_connections() + 0 >= 0; }, 10ms);
+    }
+    CHECK(server.connections() == 3);
+}
+
+TEST_CASE("Basic auth answers the challenge, then authenticates up front") {
+    int challenged = 0;
+    std::mutex m;
+    TestServer server([&](const ServerRequest& req, Peer& peer) {
+        if (req.header("authorization") == basic_authorization("user", "pa:ss")) {
+            return peer.write(test::response(200, "OK", {}, "in"));
+        }
+        std::lock_guard lock(m);
+        ++challenged;
+        return peer.write(test::response(401, "Unauthorized", {"WWW-Authenticate: Basic realm=\"box\""}, ""));
+    });
+    boost::asio::io_context io;
+    HttpClient client(io);
+    for (int i = 0; i < 3; ++i) {
+        Response r = fetch(io, client, get_with(server.url("/api"), "user", "pa:ss"));
+        REQUIRE(r.ok());
+        CHECK(r.body == "in");
+    }
+    CHECK(challenged == 1);
+    CHECK(server.connections() == 1);
+
+    // Without credentials a 401 is just a status.
+    Response anon = fetch(io, client, get(server.url("/api")));
+    CHECK(anon.error == ErrorKind::http_status);
+    CHECK(anon.status == 401);
+
+    // Preemptive Basic: no 401 round trip at all.
+    HttpClient fresh(io);
+    Request pre = get_with(server.url("/api"), "user", "pa:ss");
+    pre.credentials->preemptive_basic = true;
+    int before = challenged;
+    CHECK(fetch(io, fresh, pre).ok());
+    CHECK(challenged == before);
+}
+
+TEST_CASE("Digest MD5 (Hikvision style) with nc incrementing across requests") {
+    DigestCamera cam;
+    cam.challenges = {"Digest qop=\"auth\", realm=\"IP Camera(C2183)\", nonce=\"NONCE\""};
+    TestServer server([&](const ServerRequest& r, Peer& p) { return cam.handle(r, p); });
+    boost::asio::io_context io;
+    HttpClient client(io);
+    for (int i = 0; i < 3; ++i) {
+        Response r = fetch(io, client, get_with(server.url("/ISAPI/System/deviceInfo?x=" + std::to_string(i)), "admin", "Circle of Life"));
+        REQUIRE(r.ok());
+    }
+    CHECK(cam.unauthorized == 1);
+    CHECK(cam.nc_seen == std::vector<std::string>{"00000001", "00000002", "00000003"});
+    CHECK(cam.algorithms_seen == std::vector<std::string>{"MD5", "MD5", "MD5"});
+    CHECK(server.connections() == 1);
+}
+
+TEST_CASE("Digest: SHA-256 is preferred over MD5 and Basic when offered together") {
+    DigestCamera cam;
+    cam.challenges = {"Basic realm=\"IP Camera(C2183)\"",
+                      "Digest realm=\"IP Camera(C2183)\", qop=\"auth\", algorithm=MD5, nonce=\"NONCE\", opaque=\"op\"",
+                      "Digest realm=\"IP Camera(C2183)\", qop=\"auth\", algorithm=SHA-256, nonce=\"NONCE\", opaque=\"op\""};
+    TestServer server([&](const ServerRequest& r, Peer& p) { return cam.handle(r, p); });
+    boost::asio::io_context io;
+    HttpClient client(io);
+    for (int i = 0; i < 2; ++i) REQUIRE(fetch(io, client, get_with(server.url("/x"), "admin", "Circle of Life")).ok());
+    CHECK(cam.algorithms_seen == std::vector<std::string>{"SHA-256", "SHA-256"});
+    CHECK(cam.nc_seen == std::vector<std::string>{"00000001", "00000002"});
+}
+
+TEST_CASE("Digest: a stale nonce is retried with the new one, not reported as a failure") {
+    DigestCamera cam;
+    cam.challenges = {"Digest qop=\"auth\", realm=\"IP Camera(C2183)\", nonce=\"NONCE\""};
+    TestServer server([&](const ServerRequest& r, Peer& p) { return cam.handle(r, p); });
+    boost::asio::io_context io;
+    HttpClient client(io);
+    REQUIRE(fetch(io, client, get_with(server.url("/a"), "admin", "Circle of Life")).ok());
+    REQUIRE(fetch(io, client, get_with(server.url("/a"), "admin", "Circle of Life")).ok());
+    cam.rotate_nonce("6e65772d6e6f6e6365");
+    Response r = fetch(io, client, get_with(server.url("/a"), "admin", "Circle of Life"));
+    REQUIRE(r.ok());
+    REQUIRE(fetch(io, client, get_with(server.url("/a"), "admin", "Circle of Life")).ok());
+    CHECK(cam.stale_answers == 1);
+    CHECK(cam.unauthorized == 1);
+    CHECK(cam.nc_seen == std::vector<std::string>{"00000001", "00000002", "00000001", "00000002"});
+}
+
+TEST_CASE("wrong password: auth_failed with the realm, never the password") {
+    DigestCamera cam;
+    cam.challenges = {"Digest qop=\"auth\", realm=\"IP Camera(C2183)\", nonce=\"NONCE\""};
+    TestServer server([&](const ServerRequest& r, Peer& p) { return cam.handle(r, p); });
+    boost::asio::io_context io;
+    HttpClient client(io);
+    Response r = fetch(io, client, get_with(server.url("/a"), "admin", "not-the-password"));
+    CHECK(r.error == ErrorKind::auth_failed);
+    CHECK(r.status == 401);
+    CHECK(r.realm == "IP Camera(C2183)");
+    CHECK(describe(r).find("not-the-password") == std::string::npos);
+    CHECK(r.message.find("not-the-password") == std::string::npos);
+    CHECK(cam.unauthorized == 2); // the challenge, then the refusal: no loop
+
+    // Basic refused twice the same way.
+    TestServer basic([](const ServerRequest&, Peer& peer) {
+        return peer.write(test::response(401, "Unauthorized", {"WWW-Authenticate: Basic realm=\"jeedom\""}, ""));
+    });
+    Response b = fetch(io, client, get_with(basic.url("/"), "u", "hunter2"));
+    CHECK(b.error == ErrorKind::auth_failed);
+    CHECK(b.realm == "jeedom");
+    CHECK(basic.requests() == 2);
+
+    // A scheme we cannot answer.
+    TestServer ntlm([](const ServerRequest&, Peer& peer) {
+        return peer.write(test::response(401, "Unauthorized", {"WWW-Authenticate: NTLM", "WWW-Authenticate: Negotiate"}, ""));
+    });
+    Response n = fetch(io, client, get_with(ntlm.url("/"), "u", "hunter2"));
+    CHECK(n.error == ErrorKind::auth_failed);
+    CHECK(n.message.find("NTLM") != std::string::npos);
+}
+
+TEST_CASE("redirects are refused by default and followed when configured") {
+    TestServer server([](const ServerRequest& req, Peer& peer) {
+        if (req.target == "/old") return peer.write(test::response(302, "Found", {"Location: /new"}, ""));
+        return peer.write(test::response(200, "OK", {}, "new:" + req.method));
+    });
+    boost::asio::io_context io;
+    HttpClient strict(io);
+    Response r = fetch(io, strict, get(server.url("/old")));
+    CHECK(r.error == ErrorKind::redirect_refused);
+    CHECK(r.status == 302);
+    CHECK(r.header("Location") == std::optional<std::string_view>("/new"));
+
+    ClientOptions follow;
+    follow.max_redirects = 1;
+    HttpClient lenient(io, follow);
+    Request post = get(server.url("/old"));
+    post.method = "POST";
+    post.body = "x=1";
+    Response ok = fetch(io, lenient, post);
+    REQUIRE(ok.ok());
+    CHECK(ok.body == "new:GET");
+}
+
+TEST_CASE("response size caps: Content-Length, chunked and head") {
+    TestServer server([](const ServerRequest& req, Peer& peer) {
+        std::string big(300 * 1024, 'a');
+        if (req.target == "/length") return peer.write(test::response(200, "OK", {}, big));
+        if (req.target == "/chunked") {
+            std::string out = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+            for (int i = 0; i < 10; ++i) out += "8000\r\n" + std::string(0x8000, 'b') + "\r\n";
+            out += "0\r\n\r\n";
+            return peer.write(out);
+        }
+        std::string head = "HTTP/1.1 200 OK\r\n";
+        for (int i = 0; i < 5000; ++i) head += "X-Filler-" + std::to_string(i) + ": yes\r\n";
+        return peer.write(head + "Content-Length: 0\r\n\r\n");
+    });
+    boost::asio::io_context io;
+    ClientOptions options;
+    options.max_response_bytes = 100 * 1024;
+    HttpClient client(io, options);
+    CHECK(fetch(io, client, get(server.url("/length"))).error == ErrorKind::too_large);
+    CHECK(fetch(io, client, get(server.url("/chunked"))).error == ErrorKind::too_large);
+    CHECK(fetch(io, client, get(server.url("/head"))).error == ErrorKind::too_large);
+    Request generous = get(server.url("/chunked"));
+    generous.max_response_bytes = 1024 * 1024;
+    Response ok = fetch(io, client, generous);
+    REQUIRE(ok.ok());
+    CHECK(ok.body.size() == 10 * 0x8000);
+}
+
+TEST_CASE("statuses: 5xx, 429 with Retry-After, 404") {
+    TestServer server([](const ServerRequest& req, Peer& peer) {
+        if (req.target == "/busy") return peer.write(test::response(429, "Too Many Requests", {"Retry-After: 7"}, "slow down"));
+        if (req.target == "/down") return peer.write(test::response(503, "Service Unavailable", {}, ""));
+        return peer.write(test::response(404, "Not Found", {}, "nope"));
+    });
+    boost::asio::io_context io;
+    HttpClient client(io);
+    Response busy = fetch(io, client, get(server.url("/busy")));
+    CHECK(busy.error == ErrorKind::http_status);
+    CHECK(busy.status == 429);
+    CHECK(busy.retry_after == std::chrono::milliseconds(7000));
+    CHECK(busy.body == "slow down");
+    Response down = fetch(io, client, get(server.url("/down")));
+    CHECK(down.status == 503);
+    CHECK(describe(down) == "HTTP 503 Service Unavailable");
+    CHECK(fetch(io, client, get(server.url("/x"))).status == 404);
+}
+
+TEST_CASE("timeouts: silent server (read idle), trickling server (total), refused connection") {
+    TestServer server([](const ServerRequest& req, Peer& peer) {
+        if (req.target == "/silent") {
+            peer.pause(10s);
+            return false;
+        }
+        // Trickle a never-ending head, one byte per 50 ms.
+        std::string head = "HTTP/1.1 200 OK\r\nX-Slow: ";
+        if (!peer.write(head)) return false;
+        for (int i = 0; i < 400 && peer.pause(50ms); ++i)
+            if (!peer.write("a")) return false;
+        return false;
+    });
+    boost::asio::io_context io;
+    HttpClient client(io);
+
+    Request silent = get(server.url("/silent"));
+    silent.timeouts = Timeouts{2s, 300ms, 10s};
+    Response r = fetch(io, client, silent);
+    CHECK(r.error == ErrorKind::timeout);
+    CHECK(r.message.find("read") != std::string::npos);
+
+    Request slow = get(server.url("/trickle"));
+    slow.timeouts = Timeouts{2s, 300ms, 700ms};
+    Response t = fetch(io, client, slow);
+    CHECK(t.error == ErrorKind::timeout);
+    CHECK_THAT(t.message, Catch::Contains("total"));
+
+    // Nothing listens on a port we just released.
+    uint16_t dead_port;
+    {
+        TestServer gone(hello);
+        dead_port = gone.port();
+    }
+    Response refused = fetch(io, client, get("http://127.0.0.1:" + std::to_string(dead_port) + "/"));
+    CHECK(refused.error == ErrorKind::transport);
+    CHECK(refused.status == 0);
+
+    CHECK(fetch(io, client, get("ftp://x/")).error == ErrorKind::invalid_request);
+}
+
+namespace {
+
+// Collects a stream's pieces and its end.
+struct StreamProbe {
+    std::string data;
+    int pieces = 0;
+    std::optional<Response> head;
+    std::optional<Response> end;
+    StreamCallbacks callbacks() {
+        return StreamCallbacks{[this](const Response& h) { head = h; },
+                               [this](std::string_view chunk) {
+                                   data.append(chunk);
+                                   ++pieces;
+                               },
+                               [this](Response e) { end = std::move(e); }};
+    }
+};
+
+const std::string kMultipart =
+    "--myboundary\r\nContent-Type: text/plain\r\nContent-Length: 36\r\n\r\nCode=VideoMotion;action=Start;index=0\r\n\r\n"
+    "--myboundary\r\nContent-Type: text/plain\r\nContent-Length: 9\r\n\r\nHeartbeat\r\n\r\n";
+
+} // namespace
+
+TEST_CASE("streams: a multipart body trickled byte by byte arrives incrementally (chunked and HTTP/1.0 close)") {
+    TestServer server([](const ServerRequest& req, Peer& peer) {
+        bool chunked = req.target.find("chunked") != std::string::npos;
+        if (chunked) {
+            peer.write("HTTP/1.1 200 OK\r\nContent-Type: multipart/x-mixed-replace; boundary=myboundary\r\n"
+                       "Transfer-Encoding: chunked\r\n\r\n");
+            // Each part its own chunk, and the framing trickled too.
+            std::string framed;
+            size_t cut = kMultipart.find("--myboundary", 2);
+            for (auto part : {kMultipart.substr(0, cut), kMultipart.substr(cut)}) {
+                char size[16];
+                std::snprintf(size, sizeof size, "%zx\r\n", part.size());
+                framed += size + part + "\r\n";
+            }
+            framed += "0\r\n\r\n";
+            for (char c : framed)
+                if (!peer.write(std::string_view(&c, 1)) || !peer.pause(1ms)) return false;
+            return true;
+        }
+        peer.write("HTTP/1.0 200 OK\r\nContent-Type: multipart/x-mixed-replace; boundary=myboundary\r\n\r\n");
+        for (char c : kMultipart)
+            if (!peer.write(std::string_view(&c, 1)) || !peer.pause(1ms)) return false;
+        return false; // close ends the body
+    });
+    boost::asio::io_context io;
+    HttpClient client(io);
+    for (const char* path : {"/cgi-bin/eventManager.cgi?chunked", "/ISAPI/Event/notification/alertStream"}) {
+        INFO(path);
+        StreamProbe probe;
+        Request req = get(server.url(path));
+        req.timeouts = Timeouts{2s, 2s, 5s};
+        auto handle = client.stream(req, probe.callbacks());
+        REQUIRE(run_until(io, [&] { return probe.end.has_value(); }));
+        REQUIRE(probe.head);
+        CHECK(probe.head->status == 200);
+        CHECK(probe.head->header("Content-Type")->find("boundary=myboundary") != std::string_view::npos);
+        CHECK(probe.data == kMultipart);
+        CHECK(probe.pieces > 20); // delivered as it came, not at the end
+        CHECK(probe.end->error == ErrorKind::none);
+        CHECK_FALSE(handle.active());
+    }
+}
+
+TEST_CASE("streams: Digest auth then data; read-idle timeout on a silent stream; body bytes outlive total") {
+    DigestCamera cam;
+    cam.challenges = {"Digest qop=\"auth\", realm=\"IP Camera(C2183)\", nonce=\"NONCE\""};
+    TestServer server([&](const ServerRequest& req, Peer& peer) {
+        if (req.header("authorization").empty()) return cam.handle(req, peer);
+        peer.write("HTTP/1.1 200 OK\r\nContent-Type: multipart/mixed; boundary=boundary\r\nConnection: close\r\n\r\n");
+        // 1 s of trickle (beyond the 600 ms total), then silence.
+        for (int i = 0; i < 20; ++i)
+            if (!peer.write("--boundary\r\n") || !peer.pause(50ms)) return false;
+        peer.pause(10s);
+        return false;
+    });
+    boost::asio::io_context io;
+    HttpClient client(io);
+    StreamProbe probe;
+    Request req = get_with(server.url("/ISAPI/Event/notification/alertStream"), "admin", "Circle of Life");
+    req.timeouts = Timeouts{2s, 400ms, 600ms};
+    auto handle = client.stream(req, probe.callbacks());
+    REQUIRE(run_until(io, [&] { return probe.end.has_value(); }));
+    CHECK(probe.data.size() == 20 * std::string("--boundary\r\n").size());
+    CHECK(probe.end->error == ErrorKind::timeout);
+    CHECK(probe.end->message.find("read") != std::string::npos);
+    CHECK(cam.unauthorized == 1);
+}
+
+TEST_CASE("streams: a refused stream reports the status; cancel stops callbacks and closes the socket") {
+    std::atomic<int> writer_saw_close{0};
+    TestServer server([&](const ServerRequest& req, Peer& peer) {
+        if (req.target == "/forbidden") return peer.write(test::response(403, "Forbidden", {}, "no"));
+        peer.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+        for (int i = 0; i < 1000; ++i) {
+            if (!peer.write("5\r\nhello\r\n")) {
+                ++writer_saw_close;
+                return false;
+            }
+            if (!peer.pause(20ms)) return false;
+        }
+        return false;
+    });
+    boost::asio::io_context io;
+    HttpClient client(io);
+
+    StreamProbe refused;
+    auto h1 = client.stream(get(server.url("/forbidden")), refused.callbacks());
+    REQUIRE(run_until(io, [&] { return refused.end.has_value(); }));
+    CHECK_FALSE(refused.head);
+    CHECK(refused.end->error == ErrorKind::http_status);
+    CHECK(refused.end->status == 403);
+    CHECK(refused.end->body == "no");
+
+    StreamProbe probe;
+    auto handle = client.stream(get(server.url("/events")), probe.callbacks());
+    REQUIRE(run_until(io, [&] { return probe.data.size() >= 15; }));
+    CHECK(handle.active());
+    handle.cancel();
+    CHECK_FALSE(handle.active());
+    auto seen = probe.data.size();
+    run_until(io, [] { return false; }, 200ms);
+    CHECK(probe.data.size() == seen);
+    CHECK_FALSE(probe.end);
+    CHECK(server.wait_until([&] { return writer_saw_close.load() == 1; }, 3s));
+
+    // Cancelling from inside on_data works too, and a dropped handle cancels.
+    StreamProbe inner;
+    StreamHandle self_cancel;
+    StreamCallbacks cb = inner.callbacks();
+    cb.on_data = [&](std::string_view chunk) {
+        inner.data.append(chunk);
+        self_cancel.cancel();
+    };
+    self_cancel = client.stream(get(server.url("/events")), cb);
+    run_until(io, [&] { return !inner.data.empty(); }, 3s);
+    run_until(io, [] { return false; }, 100ms);
+    CHECK(inner.data == "hello");
+    CHECK_FALSE(inner.end);
+}
+
+TEST_CASE("destroying the client cancels in-flight work without callbacks") {
+    TestServer server([](const ServerRequest&, Peer& peer) {
+        peer.pause(5s);
+        return false;
+    });
+    boost::asio::io_context io;
+    bool called = false;
+    {
+        HttpClient client(io);
+        client.request(get(server.url("/")), [&](Response) { called = true; });
+        REQUIRE(server.wait_until([&] {
+            io.restart();
+            io.poll();
+            return server.requests() == 1;
+        }, 5s));
+    }
+    run_until(io, [] { return false; }, 100ms);
+    CHECK_FALSE(called);
+}
+
+TEST_CASE("TLS: verification on by default, ca_file trusts a self-signed device, verify_tls=false skips") {
+    const Certs& c = certs();
+    TestServer server([](const ServerRequest&, Peer& peer) { return peer.write(test::response(200, "OK", {}, "secure")); },
+                      &c.with_ip);
+    boost::asio::io_context io;
+
+    HttpClient system_store(io);
+    Response untrusted = fetch(io, system_store, get(server.url("/", true)));
+    CHECK(untrusted.error == ErrorKind::tls_verify);
+    CHECK(untrusted.message.find("self") != std::string::npos); // "self-signed certificate"
+
+    ClientOptions pinned;
+    pinned.ca_file = c.with_ip.cert;
+    HttpClient trusting(io, pinned);
+    Response ok = fetch(io, trusting, get(server.url("/", true)));
+    REQUIRE(ok.ok());
+    CHECK(ok.body == "secure");
+    // By host name too (SNI + DNS SAN); and kept alive over TLS.
+    Response by_name = fetch(io, trusting, get("https://localhost:" + std::to_string(server.port()) + "/"));
+    CHECK(by_name.ok());
+    CHECK(fetch(io, trusting, get(server.url("/", true))).ok());
+    CHECK(trusting.stats().connections_reused >= 1);
+
+    ClientOptions insecure;
+    insecure.verify_tls = false;
+    HttpClient lax(io, insecure);
+    CHECK(fetch(io, lax, get(server.url("/", true))).ok());
+
+    ClientOptions missing;
+    missing.ca_file = c.dir + "/does-not-exist.pem";
+    CHECK_THROWS_AS(HttpClient(io, missing), std::runtime_error);
+}
+
+TEST_CASE("TLS: a certificate that does not name the IP fails host verification") {
+    const Certs& c = certs();
+    TestServer server([](const ServerRequest&, Peer& peer) { return peer.write(test::response(200, "OK", {}, "x")); },
+                      &c.name_only);
+    boost::asio::io_context io;
+    ClientOptions pinned;
+    pinned.ca_file = c.name_only.cert;
+    HttpClient client(io, pinned);
+    Response r = fetch(io, client, get(server.url("/", true)));
+    CHECK(r.error == ErrorKind::tls_verify);
+    CHECK(fetch(io, client, get("https://localhost:" + std::to_string(server.port()) + "/")).ok());
+}
+
+TEST_CASE("IoExecutor runs the client's callbacks on its own thread") {
+    TestServer server(hello);
+    passerelle::IoExecutor executor;
+    std::promise<bool> on_thread;
+    auto fut = on_thread.get_future();
+    auto client = std::make_shared<HttpClient>(executor.io());
+    client->request(get(server.url("/")), [&](Response r) { on_thread.set_value(r.ok() && executor.running_in_this_thread()); });
+    REQUIRE(fut.wait_for(10s) == std::future_status::ready);
+    CHECK(fut.get());
+    CHECK_FALSE(executor.running_in_this_thread());
+    // Destroy on the io thread, as documented.
+    std::promise<void> destroyed;
+    executor.post([&] {
+        client.reset();
+        destroyed.set_value();
+    });
+    CHECK(destroyed.get_future().wait_for(10s) == std::future_status::ready);
+}
+
+TEST_CASE("credentials never follow a redirect to another origin") {
+    std::atomic<int> authorization_seen{0};
+    TestServer other([&](const ServerRequest& req, Peer& peer) {
+        if (!req.header("authorization").empty()) ++authorization_seen;
+        return peer.write(test::response(401, "Unauthorized", {"WWW-Authenticate: Basic realm=\"elsewhere\""}, ""));
+    });
+    std::string target = other.url("/steal");
+    TestServer origin([&](const ServerRequest& req, Peer& peer) {
+        if (req.header("authorization") != basic_authorization("u", "secret"))
+            return peer.write(test::response(401, "Unauthorized", {"WWW-Authenticate: Basic realm=\"home\""}, ""));
+        return peer.write(test::response(302, "Found", {"Location: " + target}, ""));
+    });
+    boost::asio::io_context io;
+    ClientOptions options;
+    options.max_redirects = 2;
+    HttpClient client(io, options);
+    Response r = fetch(io, client, get_with(origin.url("/"), "u", "secret"));
+    CHECK(r.error == ErrorKind::http_status);
+    CHECK(r.status == 401);
+    CHECK(other.requests() == 1);
+    CHECK(authorization_seen == 0);
+}
