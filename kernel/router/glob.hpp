@@ -41,6 +41,8 @@ public:
 
     Shape shape() const { return shape_; }
     const std::string& pattern() const { return pattern_; }
+    // The unescaped text of an exact/prefix/suffix/infix pattern.
+    const std::string& literal() const { return literal_; }
 
 private:
     struct Token {

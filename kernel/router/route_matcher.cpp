@@ -74,6 +74,19 @@ bool RouteMatcher::compile(const std::map<std::string, std::vector<std::string>>
     return true;
 }
 
+std::optional<std::vector<std::string>> RouteMatcher::literal_types() const {
+    for (const auto& t : tests_) {
+        if (t.field.field != Field::type) continue;
+        std::vector<std::string> words;
+        for (const auto& g : t.alternatives) {
+            if (g.shape() != Glob::Shape::exact) return std::nullopt;
+            words.push_back(g.literal());
+        }
+        return words;
+    }
+    return std::nullopt;
+}
+
 bool RouteMatcher::matches(MatchContext& ctx) const {
     const Event& e = ctx.e;
     for (const auto& t : tests_) {

@@ -23,6 +23,7 @@
 #include <passerelle/event.hpp>
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -52,6 +53,10 @@ public:
                         std::vector<Error>& errors);
 
     bool matches(MatchContext& ctx) const;
+
+    // The route's `type` alternatives when all are plain words (for RouteIndex);
+    // nullopt when any event type could match.
+    std::optional<std::vector<std::string>> literal_types() const;
 
 private:
     struct Test {

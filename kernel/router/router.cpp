@@ -4,6 +4,7 @@
 
 #include "router/debounce.hpp"
 #include "router/params_renderer.hpp"
+#include "router/route_index.hpp"
 #include "router/route_matcher.hpp"
 #include "router/throttle.hpp"
 
@@ -52,16 +53,20 @@ class RouterImpl final : public Router {
 public:
     RouterImpl(std::vector<CompiledRoute> routes, int64_t min_throttle_ns, int64_t min_debounce_ns)
         : routes_(std::move(routes)), matches_(routes_.size(), 0), throttled_(routes_.size(), 0),
-          throttle_(min_throttle_ns), debounce_(min_debounce_ns) {}
+          throttle_(min_throttle_ns), debounce_(min_debounce_ns) {
+        std::vector<std::optional<std::vector<std::string>>> types;
+        for (const auto& r : routes_) types.push_back(r.when.literal_types());
+        index_.build(types);
+    }
 
     void route(const Event& e, int64_t now_ns, std::vector<Dispatch>& out) override {
         MatchContext ctx(e);
         const bool is_stop = e.state == State::stop;
-        for (size_t i = 0; i < routes_.size(); ++i) {
+        for (const uint32_t i : index_.candidates(e.type)) {
             const CompiledRoute& r = routes_[i];
             if (!r.when.matches(ctx)) continue;
             ++matches_[i];
-            deliver(static_cast<uint32_t>(i), r, e, is_stop, now_ns, out);
+            deliver(i, r, e, is_stop, now_ns, out);
             if (r.final) break;
         }
     }
@@ -118,6 +123,7 @@ private:
     }
 
     std::vector<CompiledRoute> routes_;
+    RouteIndex index_;
     std::vector<uint64_t> matches_;
     std::vector<uint64_t> throttled_;
     Throttle throttle_;

@@ -151,7 +151,7 @@ TEST_CASE("default action and empty params") {
 TEST_CASE("invalid UTF-8 from a device still yields valid JSON params") {
     auto r = make_router({route({}, "s", R"({"v":"{attrs.name}"})")});
     Event e = event("cam", "motion");
-    e.attrs["name"] = std::string("caf\xc3\xa9 \xff\xfe end \xe2\x82", 17);
+    e.attrs["name"] = std::string("caf\xc3\xa9 \xff\xfe end \xe2\x82", 15); // ends in a truncated 3-byte sequence
     auto out = route_one(*r, e);
     REQUIRE(out.size() == 1);
     auto params = nlohmann::json::parse(out[0].params_json); // throws on invalid UTF-8
@@ -208,4 +208,35 @@ TEST_CASE("an empty route table routes nothing") {
     CHECK(route_one(*r, event("a", "b")).empty());
     CHECK(r->route_count() == 0);
     CHECK(r->next_deadline_ns() == INT64_MAX);
+}
+
+TEST_CASE("the type index keeps route order across typed, glob-typed and untyped routes") {
+    std::vector<RouteConfig> routes = {
+        route({}, "A_any"),
+        route({{"type", {"motion"}}}, "B_motion"),
+        route({{"source", {"cam_*"}}}, "C_cams"),
+        route({{"type", {"motion", "doorbell"}}}, "D_motion_doorbell"),
+        route({{"type", {"mot*"}}}, "E_mot_glob"),
+        route({{"type", {"doorbell"}}}, "F_doorbell"),
+        route({}, "G_any"),
+    };
+    auto r = make_router(routes);
+    CHECK(targets(route_one(*r, event("cam_1", "motion"))) ==
+          Names{"A_any", "B_motion", "C_cams", "D_motion_doorbell", "E_mot_glob", "G_any"});
+    CHECK(targets(route_one(*r, event("cam_1", "doorbell"))) ==
+          Names{"A_any", "C_cams", "D_motion_doorbell", "F_doorbell", "G_any"});
+    CHECK(targets(route_one(*r, event("cam_1", "motorway"))) == Names{"A_any", "C_cams", "E_mot_glob", "G_any"});
+    CHECK(targets(route_one(*r, event("pbx", "call"))) == Names{"A_any", "G_any"});
+    CHECK(targets(route_one(*r, event("pbx", ""))) == Names{"A_any", "G_any"});
+
+    routes[3].final = true;
+    auto f = make_router(routes);
+    CHECK(targets(route_one(*f, event("cam_1", "doorbell"))) == Names{"A_any", "C_cams", "D_motion_doorbell"});
+    CHECK(targets(route_one(*f, event("x", "tamper"))) == Names{"A_any", "G_any"});
+}
+
+TEST_CASE("escaped glob characters in a type stay literal in the index") {
+    auto r = make_router({route({{"type", {"a\\*b"}}}, "lit"), route({{"type", {"a*b"}}}, "glob")});
+    CHECK(targets(route_one(*r, event("s", "a*b"))) == Names{"lit", "glob"});
+    CHECK(targets(route_one(*r, event("s", "axb"))) == Names{"glob"});
 }
