@@ -4,6 +4,11 @@
 
 namespace passerelle::hikvision {
 
+bool is_smart_type(std::string_view t) {
+    return t == "intrusion" || t == "line_crossing" || t == "region_entrance" || t == "region_exit" ||
+           t == "object_left" || t == "object_removed" || t == "face" || t == "scene_change";
+}
+
 EventState::EventState(EventStateOptions options) : opt_(options) {}
 
 void EventState::release_held(std::vector<Event>& out) {
@@ -59,9 +64,11 @@ void EventState::on_notification(const Notification& n, int64_t now_ns, std::vec
     }
     if (n.heartbeat) return;
 
+    int pictures = n.pictures_expected;
+    if (pictures == 0 && opt_.hold_smart_events && is_smart_type(ev.type)) pictures = 1;
     if (n.activity == Activity::none) {
         ev.state = State::pulse;
-        emit(std::move(ev), n.pictures_expected, now_ns, out);
+        emit(std::move(ev), pictures, now_ns, out);
         return;
     }
 
@@ -82,7 +89,7 @@ void EventState::on_notification(const Notification& n, int64_t now_ns, std::vec
     a.last_seen_ns = now_ns;
     a.last_device_ns = ev.time_ns;
     active_.emplace(std::move(key), std::move(a));
-    emit(std::move(ev), n.pictures_expected, now_ns, out);
+    emit(std::move(ev), pictures, now_ns, out);
 }
 
 void EventState::on_image(std::string_view bytes, std::string_view mime, int64_t, std::vector<Event>& out) {

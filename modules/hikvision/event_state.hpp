@@ -19,7 +19,7 @@
 // "videoloss inactive" still stops an active video_loss on its channel.
 //
 // Pictures: when a notification announces binary pictures (detectionPicturesNumber,
-// picturesNumber), the start/pulse it produces is held until the next part:
+// picturesNumber) -- or is a smart event and hold_smart_events is set -- the start/pulse it produces is held until the next part:
 // an image part attaches its bytes (first image wins) and releases it; any other
 // part, flush(), or image_wait elapsing releases it without attachment. An
 // image with no held event is dropped and counted (orphan_images()). Order of
@@ -40,7 +40,14 @@ namespace passerelle::hikvision {
 struct EventStateOptions {
     int64_t inactive_timeout_ns = 5'000'000'000; // silence that ends an active event
     int64_t image_wait_ns = 2'000'000'000;       // how long an event waits for its announced picture
+    // Also hold starts/pulses of smart (VCA) events that announce no picture,
+    // for firmware that sends the JPEG part without detectionPicturesNumber.
+    // Costs up to image_wait of latency when no part follows.
+    bool hold_smart_events = false;
 };
+
+// intrusion, line_crossing, region_entrance/exit, object_left/removed, face, scene_change.
+bool is_smart_type(std::string_view type);
 
 class EventState {
 public:

@@ -181,6 +181,7 @@ std::optional<int64_t> parse_device_time(std::string_view s) {
         s[13] != ':' || !digits(s, 14, 2, m) || s[16] != ':' || !digits(s, 17, 2, sec))
         return std::nullopt;
     if (M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 || sec > 60) return std::nullopt;
+    if (Y < 1900 || Y > 2200) return std::nullopt; // int64 nanoseconds end in 2262
     size_t i = 19;
     int64_t frac_ns = 0;
     if (i < s.size() && (s[i] == '.' || s[i] == ',')) {

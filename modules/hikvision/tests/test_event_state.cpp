@@ -169,3 +169,22 @@ TEST_CASE("pictures: the announced image attaches to the held event", "[hikvisio
         CHECK(out[3].code == "VMD");
     }
 }
+
+TEST_CASE("hold_smart_events: an unannounced picture after a smart start attaches", "[hikvision][state]") {
+    EventStateOptions opt{5 * S, 1 * S, true};
+    EventState st(opt);
+    std::vector<Event> out;
+    st.on_notification(note("VMD", Activity::active, 1), 1 * S, out); // not smart: emitted at once
+    REQUIRE(out.size() == 1);
+    st.on_notification(note("linedetection", Activity::active, 1, "1"), 2 * S, out);
+    CHECK(out.size() == 1);
+    st.on_image("\xFF\xD8..", "image/jpeg", 2 * S, out);
+    REQUIRE(out.size() == 2);
+    CHECK(out[1].attachment_mime == "image/jpeg");
+    EventState plain({5 * S, 1 * S});
+    std::vector<Event> out2;
+    plain.on_notification(note("linedetection", Activity::active, 1, "1"), 2 * S, out2);
+    CHECK(out2.size() == 1);
+    plain.on_image("\xFF\xD8..", "image/jpeg", 2 * S, out2);
+    CHECK(plain.orphan_images() == 1);
+}

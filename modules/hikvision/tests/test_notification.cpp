@@ -46,7 +46,8 @@ TEST_CASE("device time parsing", "[hikvision][notification]") {
     CHECK(parse_device_time("2021-07-02T06:25:36.250Z") == 1625207136 * s + 250'000'000);
     CHECK(parse_device_time("1969-12-31T23:59:59Z") == -1 * s);
     for (const char* bad : {"", "2021", "2021-13-02T06:25:36", "2021-07-02T06:25", "2021-07-02T06:25:36+99:00",
-                            "2021-07-02T06:25:36 junk", "garbage-garbage-garbage"}) {
+                            "2021-07-02T06:25:36 junk", "garbage-garbage-garbage",
+                            "5355-01-01T00:00:00Z", "9999-12-31T23:59:59+14:00", "0000-01-01T00:00:00"}) {
         INFO(bad);
         CHECK_FALSE(parse_device_time(bad).has_value());
     }
