@@ -1,0 +1,140 @@
+#include "event_state.hpp"
+
+#include <algorithm>
+
+namespace passerelle::hikvision {
+
+bool is_smart_type(std::string_view t) {
+    return t == "intrusion" || t == "line_crossing" || t == "region_entrance" || t == "region_exit" ||
+           t == "object_left" || t == "object_removed" || t == "face" || t == "scene_change";
+}
+
+EventState::EventState(EventStateOptions options) : opt_(options) {}
+
+void EventState::release_held(std::vector<Event>& out) {
+    if (!held_) return;
+    out.push_back(std::move(*held_));
+    held_.reset();
+}
+
+void EventState::emit(Event ev, int pictures, int64_t now_ns, std::vector<Event>& out) {
+    release_held(out);
+    if (pictures > 0) {
+        held_ = std::move(ev);
+        held_deadline_ = now_ns + opt_.image_wait_ns;
+    } else {
+        out.push_back(std::move(ev));
+    }
+}
+
+Event EventState::make_stop(const Active& a, int64_t time_ns, int64_t now_ns, bool synthesized) const {
+    Event stop = a.start;
+    stop.state = State::stop;
+    stop.time_ns = time_ns;
+    stop.received_ns = now_ns;
+    stop.attrs.insert_or_assign("repeats", std::to_string(a.repeats));
+    stop.attrs.insert_or_assign("synthesized", synthesized ? "true" : "false");
+    return stop;
+}
+
+void EventState::on_notification(const Notification& n, int64_t now_ns, std::vector<Event>& out) {
+    release_held(out); // a new part follows whatever was waiting for a picture
+    Event ev = n.event;
+    ev.received_ns = now_ns;
+    if (ev.time_ns == 0) ev.time_ns = now_ns;
+
+    if (n.activity == Activity::inactive) {
+        const std::string& region = ev.attrs.count("region") ? ev.attrs.at("region") : std::string();
+        const std::string& target = ev.attrs.count("target") ? ev.attrs.at("target") : std::string();
+        bool any = false;
+        for (auto it = active_.begin(); it != active_.end();) {
+            const auto& [ch, code, r, t] = it->first;
+            bool match = ch == ev.channel && code == ev.code && (region.empty() || r == region) &&
+                         (target.empty() || t == target);
+            if (match) {
+                out.push_back(make_stop(it->second, ev.time_ns, now_ns, false));
+                it = active_.erase(it);
+                any = true;
+            } else {
+                ++it;
+            }
+        }
+        if (!any && !n.heartbeat) ++orphan_stops_;
+        return;
+    }
+    if (n.heartbeat) return;
+
+    int pictures = n.pictures_expected;
+    if (pictures == 0 && opt_.hold_smart_events && is_smart_type(ev.type)) pictures = 1;
+    if (n.activity == Activity::none) {
+        ev.state = State::pulse;
+        emit(std::move(ev), pictures, now_ns, out);
+        return;
+    }
+
+    Key key{ev.channel, ev.code, std::string(ev.attr("region")), std::string(ev.attr("target"))};
+    auto it = active_.find(key);
+    if (it != active_.end()) {
+        // Still going: fold. (If the silence exceeded the timeout, poll() should
+        // have stopped it already; a caller that polls late still gets a fold.)
+        ++it->second.repeats;
+        ++folded_;
+        it->second.last_seen_ns = now_ns;
+        it->second.last_device_ns = ev.time_ns;
+        return;
+    }
+    ev.state = State::start;
+    Active a;
+    a.start = ev;
+    a.last_seen_ns = now_ns;
+    a.last_device_ns = ev.time_ns;
+    active_.emplace(std::move(key), std::move(a));
+    emit(std::move(ev), pictures, now_ns, out);
+}
+
+void EventState::on_image(std::string_view bytes, std::string_view mime, int64_t, std::vector<Event>& out) {
+    if (!held_) {
+        ++orphan_images_;
+        return;
+    }
+    held_->attachment.assign(bytes.begin(), bytes.end());
+    held_->attachment_mime = std::string(mime);
+    release_held(out);
+}
+
+void EventState::on_other_part(int64_t, std::vector<Event>& out) { release_held(out); }
+
+std::optional<int64_t> EventState::next_deadline() const {
+    std::optional<int64_t> d;
+    if (held_) d = held_deadline_;
+    for (const auto& [k, a] : active_) {
+        int64_t t = a.last_seen_ns + opt_.inactive_timeout_ns;
+        if (!d || t < *d) d = t;
+    }
+    return d;
+}
+
+void EventState::poll(int64_t now_ns, std::vector<Event>& out) {
+    if (held_ && held_deadline_ <= now_ns) release_held(out);
+    for (auto it = active_.begin(); it != active_.end();) {
+        if (it->second.last_seen_ns + opt_.inactive_timeout_ns <= now_ns) {
+            release_held(out);
+            out.push_back(make_stop(it->second, it->second.last_device_ns, now_ns, true));
+            it = active_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+}
+
+void EventState::flush(int64_t now_ns, std::vector<Event>& out, std::string_view reason) {
+    release_held(out);
+    for (auto& [k, a] : active_) {
+        Event stop = make_stop(a, a.last_device_ns, now_ns, true);
+        stop.attrs.insert_or_assign("reason", std::string(reason));
+        out.push_back(std::move(stop));
+    }
+    active_.clear();
+}
+
+} // namespace passerelle::hikvision

@@ -1,0 +1,499 @@
+#include "multipart.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+namespace passerelle::hikvision {
+namespace {
+
+char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+bool iequals(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (size_t i = 0; i < a.size(); ++i)
+        if (lower(a[i]) != lower(b[i])) return false;
+    return true;
+}
+
+bool istarts_with(std::string_view s, std::string_view prefix) {
+    return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
+}
+
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
+    while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
+    return s;
+}
+
+// RFC 2046 bchars, plus a few devices' liberties; no spaces inside.
+bool is_boundary_token(std::string_view s) {
+    if (s.empty() || s.size() > 70) return false;
+    for (char c : s) {
+        bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                  std::strchr("'()+_,-./:=?", c) != nullptr;
+        if (!ok) return false;
+    }
+    return true;
+}
+
+std::string lowercase(std::string_view s) {
+    std::string out(s);
+    for (auto& c : out) c = lower(c);
+    return out;
+}
+
+// Strict decimal; false on anything else or overflow past 2^63.
+bool parse_length(std::string_view s, size_t& out) {
+    s = trim(s);
+    if (s.empty() || s.size() > 18) return false;
+    size_t v = 0;
+    for (char c : s) {
+        if (c < '0' || c > '9') return false;
+        v = v * 10 + static_cast<size_t>(c - '0');
+    }
+    out = v;
+    return true;
+}
+
+} // namespace
+
+std::string_view Part::header(std::string_view name) const {
+    for (const auto& [k, v] : headers)
+        if (iequals(k, name)) return v;
+    return {};
+}
+
+bool Part::is_binary() const {
+    std::string_view t = media_type;
+    return t.starts_with("image/") || t.starts_with("video/") || t.starts_with("audio/") ||
+           t == "application/octet-stream";
+}
+
+bool Part::is_xml() const {
+    std::string_view t = media_type;
+    return t == "application/xml" || t == "text/xml" || t.ends_with("+xml");
+}
+
+bool Part::is_json() const {
+    std::string_view t = media_type;
+    return t == "application/json" || t == "text/json" || t.ends_with("+json");
+}
+
+std::string boundary_from_content_type(std::string_view ct) {
+    // Find "boundary" as a parameter name, case-insensitive, then '=' with optional spaces.
+    for (size_t i = 0; i + 8 <= ct.size(); ++i) {
+        if (!iequals(ct.substr(i, 8), "boundary")) continue;
+        if (i > 0 && !(ct[i - 1] == ';' || is_space(ct[i - 1]))) continue;
+        size_t j = i + 8;
+        while (j < ct.size() && is_space(ct[j])) ++j;
+        if (j >= ct.size() || ct[j] != '=') continue;
+        ++j;
+        while (j < ct.size() && is_space(ct[j])) ++j;
+        std::string_view rest = ct.substr(j);
+        if (!rest.empty() && (rest.front() == '"' || rest.front() == '\'')) {
+            char q = rest.front();
+            rest.remove_prefix(1);
+            auto end = rest.find(q);
+            rest = rest.substr(0, end);
+        } else {
+            auto end = rest.find_first_of("; \t\r\n");
+            rest = rest.substr(0, end);
+        }
+        return std::string(trim(rest));
+    }
+    return {};
+}
+
+MultipartParser::MultipartParser(std::string_view declared_boundary, MultipartLimits limits) : lim_(limits) {
+    learn_boundary(declared_boundary);
+    learn_boundary("boundary"); // what Hikvision sends whatever it declares
+}
+
+void MultipartParser::set_handlers(PartHandler on_part, ErrorHandler on_error) {
+    on_part_ = std::move(on_part);
+    on_error_ = std::move(on_error);
+}
+
+void MultipartParser::learn_boundary(std::string_view b) {
+    b = trim(b);
+    if (b.size() > 2 && b.starts_with("--")) learn_boundary(b.substr(2)); // declared with its dashes
+    if (!is_boundary_token(b)) return;
+    if (std::find(boundaries_.begin(), boundaries_.end(), b) != boundaries_.end()) return;
+    boundaries_.emplace_back(b);
+    longest_boundary_ = std::max(longest_boundary_, b.size());
+}
+
+int MultipartParser::boundary_kind(std::string_view line) const {
+    line = trim(line);
+    if (!line.starts_with("--")) return 0;
+    line.remove_prefix(2);
+    for (const auto& b : boundaries_)
+        if (line == b) return 1;
+    if (line.ends_with("--")) {
+        std::string_view open = line.substr(0, line.size() - 2);
+        for (const auto& b : boundaries_)
+            if (open == b) return 2;
+    }
+    return 0;
+}
+
+void MultipartParser::reset() {
+    buf_.clear();
+    pos_ = 0;
+    st_ = St::preamble;
+    cur_ = Part{};
+    discard_line_ = false;
+}
+
+void MultipartParser::error(std::string_view msg) {
+    ++errors_;
+    if (on_error_) on_error_(msg);
+}
+
+void MultipartParser::begin_part() {
+    cur_ = Part{};
+    have_length_ = false;
+    length_ = 0;
+    scan_from_ = 0;
+    st_ = St::headers;
+}
+
+size_t MultipartParser::cap_for_current() const {
+    return cur_.is_binary() ? lim_.max_binary_part : lim_.max_text_part;
+}
+
+bool MultipartParser::read_line(std::string_view& line, size_t& next, bool& too_long) {
+    too_long = false;
+    const char* base = buf_.data() + pos_;
+    size_t n = buf_.size() - pos_;
+    const void* lf = std::memchr(base, '\n', std::min(n, lim_.max_header_line + 1));
+    if (!lf) {
+        too_long = n > lim_.max_header_line;
+        return false;
+    }
+    size_t len = static_cast<size_t>(static_cast<const char*>(lf) - base);
+    next = pos_ + len + 1;
+    if (len > 0 && base[len - 1] == '\r') --len;
+    line = std::string_view(base, len);
+    return true;
+}
+
+void MultipartParser::header_line(std::string_view line) {
+    auto colon = line.find(':');
+    std::string_view name = trim(line.substr(0, colon));
+    std::string_view value = trim(line.substr(colon + 1));
+    if (iequals(name, "Content-Type")) {
+        auto semi = value.find(';');
+        cur_.media_type = lowercase(trim(value.substr(0, semi)));
+    } else if (iequals(name, "Content-Length")) {
+        have_length_ = parse_length(value, length_);
+    }
+    cur_.headers.emplace_back(std::string(name), std::string(value));
+}
+
+void MultipartParser::start_body() {
+    scan_from_ = 0;
+    if (!have_length_) {
+        st_ = St::body_scan;
+        return;
+    }
+    if (length_ > cap_for_current()) {
+        error("part too large: Content-Length " + std::to_string(length_) + " > " +
+              std::to_string(cap_for_current()));
+        if (length_ <= lim_.max_skip) {
+            skip_left_ = length_;
+            st_ = St::skip;
+        } else {
+            st_ = St::preamble; // length not credible: rescan for a boundary
+        }
+        return;
+    }
+    st_ = St::body_length;
+}
+
+void MultipartParser::emit() {
+    if (cur_.media_type.empty()) {
+        std::string_view b = trim(cur_.body);
+        if (b.size() >= 2 && static_cast<unsigned char>(b[0]) == 0xFF && static_cast<unsigned char>(b[1]) == 0xD8)
+            cur_.media_type = "image/jpeg";
+        else if (!b.empty() && b.front() == '<')
+            cur_.media_type = "application/xml";
+        else if (!b.empty() && b.front() == '{')
+            cur_.media_type = "application/json";
+    }
+    ++parts_;
+    Part out = std::move(cur_);
+    cur_ = Part{};
+    st_ = St::after_body;
+    if (on_part_) on_part_(std::move(out));
+}
+
+// Returns 1 if buf at `at` holds "--<boundary>" followed by a line end / "--" /
+// blank, 0 if not, -1 if it might once more bytes arrive.
+int MultipartParser::match_boundary_at(const char* base, size_t n, size_t at) const {
+    if (at >= n) return -1;
+    size_t avail = n - at;
+    bool maybe = false;
+    for (const auto& b : boundaries_) {
+        size_t need = 2 + b.size() + 1;
+        size_t cmp = std::min(avail, need - 1);
+        // compare "--" + b over the available prefix
+        bool prefix_ok = true;
+        for (size_t k = 0; k < cmp; ++k) {
+            char want = k < 2 ? '-' : b[k - 2];
+            if (base[at + k] != want) {
+                prefix_ok = false;
+                break;
+            }
+        }
+        if (!prefix_ok) continue;
+        if (avail < need) {
+            maybe = true;
+            continue;
+        }
+        char t = base[at + need - 1];
+        if (t == '\r' || t == '\n' || t == ' ' || t == '\t' || t == '-') return 1;
+    }
+    return maybe ? -1 : 0;
+}
+
+size_t MultipartParser::find_delimiter(size_t from, size_t& keep) const {
+    const char* base = buf_.data() + pos_;
+    size_t n = buf_.size() - pos_;
+    keep = 0;
+    if (from == 0) {
+        int r = match_boundary_at(base, n, 0);
+        if (r == 1) return 0;
+        if (r == -1) {
+            keep = n;
+            return npos;
+        }
+    }
+    size_t i = from;
+    while (i < n) {
+        const void* p = std::memchr(base + i, '\n', n - i);
+        if (!p) break;
+        size_t lf = static_cast<size_t>(static_cast<const char*>(p) - base);
+        int r = match_boundary_at(base, n, lf + 1);
+        if (r == 1) return lf;
+        if (r == -1) {
+            keep = n - lf;
+            return npos;
+        }
+        i = lf + 1;
+    }
+    return npos;
+}
+
+void MultipartParser::end_at_delimiter(size_t d) {
+    size_t end = d;
+    if (end > 0 && buf_[pos_ + end - 1] == '\r') --end;
+    if (end == 0) {
+        error("empty part");
+        pos_ += d;
+        cur_ = Part{};
+        st_ = St::after_body;
+        return;
+    }
+    cur_.body.assign(buf_, pos_, end);
+    pos_ += d;
+    emit();
+}
+
+bool MultipartParser::step() {
+    size_t avail = buf_.size() - pos_;
+    switch (st_) {
+    case St::preamble: {
+        if (discard_line_) {
+            const void* lf = std::memchr(buf_.data() + pos_, '\n', avail);
+            if (!lf) {
+                pos_ = buf_.size();
+                return false;
+            }
+            pos_ = static_cast<size_t>(static_cast<const char*>(lf) - buf_.data()) + 1;
+            discard_line_ = false;
+            return true;
+        }
+        std::string_view line;
+        size_t next = 0;
+        bool too_long = false;
+        if (!read_line(line, next, too_long)) {
+            if (too_long) {
+                discard_line_ = true; // not a boundary: drop up to the next line start
+                pos_ = buf_.size();
+            }
+            return false;
+        }
+        if (int kind = boundary_kind(line)) {
+            pos_ = next;
+            if (kind == 1) begin_part(); // a closing "--b--" line just stays in the preamble
+            return true;
+        }
+        std::string_view t = trim(line);
+        if (istarts_with(t, "content-type:")) {
+            learn_boundary(boundary_from_content_type(t.substr(13)));
+        } else if (parts_ == 0 && t.size() > 2 && t.starts_with("--") && is_boundary_token(t.substr(2))) {
+            // First delimiter of a stream whose boundary was never declared
+            // (or declared wrongly): adopt it.
+            learn_boundary(t.substr(2));
+            pos_ = next;
+            begin_part();
+            return true;
+        }
+        pos_ = next;
+        return true;
+    }
+    case St::headers: {
+        std::string_view line;
+        size_t next = 0;
+        bool too_long = false;
+        if (!read_line(line, next, too_long)) {
+            if (too_long) {
+                error("part header line too long");
+                st_ = St::preamble;
+                discard_line_ = true;
+                pos_ = buf_.size();
+            }
+            return false;
+        }
+        if (line.find_first_not_of(" \t") == std::string_view::npos) {
+            pos_ = next;
+            if (cur_.headers.empty()) return true; // blank line right after the boundary: tolerate
+            start_body();
+            return true;
+        }
+        if (boundary_kind(line) == 1) {
+            pos_ = next;
+            if (!cur_.headers.empty()) error("part ended inside its headers");
+            begin_part(); // duplicate boundary line
+            return true;
+        }
+        std::string_view t = trim(line);
+        auto colon = t.find(':');
+        if (colon == std::string_view::npos || colon == 0 || t.front() == '<' || t.front() == '{') {
+            if (cur_.headers.empty()) {
+                start_body(); // a part with no headers at all: this line is its body
+                return true;
+            }
+            error("malformed part header");
+            st_ = St::preamble;
+            return true;
+        }
+        if (cur_.headers.size() >= lim_.max_headers) {
+            error("too many part headers");
+            st_ = St::preamble;
+            return true;
+        }
+        header_line(line);
+        pos_ = next;
+        return true;
+    }
+    case St::body_length: {
+        if (!cur_.is_binary()) {
+            // A wrong (too long) Content-Length must not swallow the next part:
+            // text never holds a delimiter line, so one inside the announced
+            // length ends the part there.
+            size_t keep = 0;
+            size_t d = find_delimiter(scan_from_, keep);
+            if (d != npos && (d == 0 || d + 1 < length_)) {
+                end_at_delimiter(d);
+                return true;
+            }
+            scan_from_ = keep ? avail - keep : avail;
+        }
+        if (avail < length_) return false;
+        cur_.body.assign(buf_, pos_, length_);
+        pos_ += length_;
+        emit();
+        return true;
+    }
+    case St::body_scan: {
+        size_t keep = 0;
+        size_t d = find_delimiter(scan_from_, keep);
+        if (d == npos) {
+            if (avail > cap_for_current()) {
+                error("part too large (no Content-Length)");
+                st_ = St::preamble;
+                discard_line_ = true;
+                pos_ = buf_.size() - keep;
+                return false;
+            }
+            scan_from_ = keep ? avail - keep : avail;
+            return false;
+        }
+        end_at_delimiter(d);
+        return true;
+    }
+    case St::skip: {
+        size_t n = std::min(avail, skip_left_);
+        pos_ += n;
+        skip_left_ -= n;
+        if (skip_left_ > 0) return false;
+        st_ = St::after_body;
+        return true;
+    }
+    case St::after_body: {
+        while (pos_ < buf_.size() && is_space(buf_[pos_])) ++pos_;
+        if (pos_ >= buf_.size()) return false;
+        std::string_view line;
+        size_t next = 0;
+        bool too_long = false;
+        if (buf_[pos_] == '-') {
+            if (!read_line(line, next, too_long) && !too_long) return false;
+            int kind = too_long ? 0 : boundary_kind(line);
+            if (kind != 0) {
+                pos_ = next;
+                if (kind == 2)
+                    st_ = St::preamble;
+                else
+                    begin_part();
+                return true;
+            }
+        }
+        error("unexpected data after part (wrong Content-Length?)");
+        st_ = St::preamble;
+        return true;
+    }
+    }
+    return false;
+}
+
+void MultipartParser::compact() {
+    if (pos_ == buf_.size()) {
+        buf_.clear();
+        pos_ = 0;
+    } else if (pos_ > 64 * 1024 && pos_ * 2 > buf_.size()) {
+        buf_.erase(0, pos_);
+        pos_ = 0;
+    }
+}
+
+void MultipartParser::feed(std::string_view bytes) {
+    buf_.append(bytes.data(), bytes.size());
+    while (step()) {
+    }
+    compact();
+}
+
+void MultipartParser::finish() {
+    while (step()) {
+    }
+    size_t avail = buf_.size() - pos_;
+    if (st_ == St::body_scan && avail > 0) {
+        std::string_view rest(buf_.data() + pos_, avail);
+        while (!rest.empty() && (rest.back() == '\n' || rest.back() == '\r')) rest.remove_suffix(1);
+        if (!rest.empty()) {
+            cur_.body.assign(rest);
+            emit();
+        }
+    } else if (st_ == St::body_length || st_ == St::skip) {
+        error("stream ended inside a part");
+    } else if (st_ == St::headers && !cur_.headers.empty()) {
+        error("stream ended inside part headers");
+    }
+    reset();
+}
+
+} // namespace passerelle::hikvision

@@ -1,0 +1,61 @@
+// One alertStream part -> zero or more decoded notifications. Pure functions:
+// bytes in, values out, no clock, no I/O.
+//
+// XML: EventNotificationAlert in any namespace or none (hikvision.com ver10 /
+// ver20, isapi.org, isapi.com, std-cgi.com OEMs, urn:psialliance-org), matched on
+// local names. JSON: intercom and access-control terminals (VideoIntercomEvent,
+// AccessControllerEvent, heartBeat), bare or wrapped in "EventNotificationAlert".
+//
+// A Notification carries the vendor-neutral Event (module, type, code, channel,
+// device time, attrs) with state left at pulse, plus what the device said about
+// activity (active / inactive / nothing). Turning activity into start / stop /
+// pulse with repeat folding and synthesized stops is EventState's job.
+#pragma once
+
+#include "multipart.hpp"
+
+#include <passerelle/event.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace passerelle::hikvision {
+
+enum class Activity { none, active, inactive };
+
+struct Notification {
+    Event event;                        // state == pulse; time_ns 0 if the device gave no usable time
+    Activity activity = Activity::none; // eventState
+    // Health, not an event: the "videoloss inactive" keep-alive Hikvision sends
+    // every ~10 s (it may still end a real video_loss), or a JSON heartBeat.
+    bool heartbeat = false;
+    // detectionPicturesNumber (or JSON picturesNumber) when binary images follow this part.
+    int pictures_expected = 0;
+};
+
+struct Decoded {
+    std::vector<Notification> notifications;
+    std::string error; // non-empty: the part was skipped (invalid XML/JSON, unknown root...)
+};
+
+// Dispatches on the part's media type: XML, JSON; binary parts yield nothing.
+Decoded decode_part(const Part& part);
+Decoded decode_xml(std::string_view body);
+Decoded decode_json(std::string_view body);
+
+// Vendor eventType -> normalized passerelle type ("VMD" -> "motion", unknown -> "other").
+std::string_view normalize_event_type(std::string_view event_type);
+
+// ISO 8601 device time ("2021-07-02T14:25:36+08:00", "-8:00", "Z", ".123", or
+// no zone = device local time, taken as UTC) -> UTC nanoseconds.
+std::optional<int64_t> parse_device_time(std::string_view text);
+
+// Hikvision firmware sometimes emits a bare '&' in text (channel names): escape
+// every '&' that does not start an entity so the XML parses.
+std::string escape_stray_ampersands(std::string_view xml);
+bool has_stray_ampersand(std::string_view xml);
+
+} // namespace passerelle::hikvision
