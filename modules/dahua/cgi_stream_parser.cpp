@@ -1,7 +1,6 @@
 #include "cgi_stream_parser.hpp"
 
 #include <algorithm>
-#include <cctype>
 
 namespace passerelle::dahua {
 
@@ -9,16 +8,18 @@ namespace {
 
 bool is_ws(char c) { return c == '\r' || c == '\n' || c == ' ' || c == '\t'; }
 
+// ASCII only, no locale: headers are ASCII and this is on the hot path.
+char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
 bool iequals(std::string_view a, std::string_view b) {
     if (a.size() != b.size()) return false;
     for (std::size_t i = 0; i < a.size(); ++i)
-        if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
-            return false;
+        if (lower(a[i]) != lower(b[i])) return false;
     return true;
 }
 
 bool is_token_char(char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
 }
 
 // "Name:value" or "Name: value": a token immediately followed by ':'.
@@ -261,6 +262,7 @@ void CgiStreamParser::begin_part() {
     seen_boundary_ = true;
     state_ = State::headers;
     cur_ = CgiPart{};
+    cur_.headers.reserve(2); // Content-Type and Content-Length: one allocation
     header_bytes_ = 0;
     blank_in_headers_ = false;
 }

@@ -1,4 +1,4 @@
-// dahua_cgi_dump [--repeat N] [--chunk N] [--quiet] [file...]   (stdin when no file)
+// dahua_cgi_dump [--repeat N] [--chunk N] [--quiet] [--no-map] [file...]   (stdin when no file)
 // Feeds the concatenated input (repeated N times) to the CGI stream parser in chunks
 // of N bytes, maps every part, prints one line per item (JSON for events) and a
 // summary with the parser throughput on stderr. Used by the simulator self-test
@@ -22,7 +22,7 @@ using namespace passerelle::dahua;
 
 int main(int argc, char** argv) {
     std::size_t repeat = 1, chunk = 4096;
-    bool quiet = false;
+    bool quiet = false, map = true;
     std::string input;
     bool any_file = false;
     for (int i = 1; i < argc; ++i) {
@@ -31,6 +31,8 @@ int main(int argc, char** argv) {
             repeat = std::strtoull(argv[++i], nullptr, 10);
         } else if (a == "--chunk" && i + 1 < argc) {
             chunk = std::max<std::size_t>(1, std::strtoull(argv[++i], nullptr, 10));
+        } else if (a == "--no-map") {
+            map = false;
         } else if (a == "--quiet") {
             quiet = true;
         } else {
@@ -65,7 +67,7 @@ int main(int argc, char** argv) {
                 if (!quiet) std::cout << "heartbeat\n";
             } else if (it.kind == CgiStreamItem::Kind::error) {
                 if (!quiet) std::cout << "error " << to_string(it.error) << " " << it.detail << "\n";
-            } else {
+            } else if (map) {
                 for (const auto& e : map_part_body(it.part.body)) {
                     ++events;
                     if (!quiet) {
