@@ -353,18 +353,28 @@ bool CgiStreamParser::step_headers(std::vector<CgiStreamItem>& out) {
 }
 
 std::size_t CgiStreamParser::find_boundary_line(std::size_t from, std::size_t to, bool& undecided) const {
+    // A boundary line is a marker, optional blanks and a line end (or the closing "--"),
+    // all before `to`. Deciding only from bytes before `to` keeps the result the same
+    // however the input was chunked.
     undecided = false;
+    const std::size_t size = buf_.size();
+    const std::size_t limit = std::min(to, size);
     std::size_t mlen = 0;
     while (true) {
         std::size_t at = find_marker(from, mlen);
-        if (at == std::string::npos || at >= to) return std::string::npos;
+        if (at == std::string::npos || at + mlen > to) return std::string::npos;
         std::size_t i = at + mlen;
-        while (i < buf_.size() && (buf_[i] == ' ' || buf_[i] == '\t') && i - at - mlen < 16) ++i;
-        if (i >= buf_.size() || (buf_[i] == '\r' && i + 1 >= buf_.size())) {
-            undecided = true;
-            return at;
+        while (i < limit && (buf_[i] == ' ' || buf_[i] == '\t') && i - at - mlen < 16) ++i;
+        if (i >= limit || ((buf_[i] == '\r' || buf_[i] == '-') && i + 1 >= limit)) {
+            if (limit < to) {
+                undecided = true; // the bytes that decide have not arrived yet
+                return at;
+            }
+            return std::string::npos; // the line would end past `to`: not inside
         }
-        if (buf_[i] == '\n' || (buf_[i] == '\r' && buf_[i + 1] == '\n') || buf_[i] == '-') return at;
+        if (buf_[i] == '\n' || (buf_[i] == '\r' && buf_[i + 1] == '\n') ||
+            (buf_[i] == '-' && i + 1 < limit && buf_[i + 1] == '-'))
+            return at;
         from = at + 1;
     }
 }
@@ -398,7 +408,7 @@ bool CgiStreamParser::step_body(std::vector<CgiStreamItem>& out) {
     }
 
     bool undecided = false;
-    std::size_t at = find_boundary_line(scan_from, buf.size(), undecided);
+    std::size_t at = find_boundary_line(scan_from, std::string::npos, undecided);
     if (at != std::string::npos && !undecided) {
         emit_part(buf.substr(body_start_, at - body_start_), out);
         pos_ = at;
