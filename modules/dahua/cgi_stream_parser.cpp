@@ -37,7 +37,8 @@ Verdict header_prefix_verdict(std::string_view prefix) {
     std::size_t i = 0;
     while (i < prefix.size() && is_token_char(prefix[i])) ++i;
     if (i == prefix.size()) return i >= kMaxHeaderName ? Verdict::no : Verdict::unknown;
-    if (i == 0 && (prefix[0] == '\r' || prefix[0] == '\n')) return Verdict::unknown; // blank line: see caller
+    if (i == 0 && prefix[0] == '\n') return Verdict::unknown; // blank line: the caller handles it
+    if (i == 0 && prefix[0] == '\r' && (prefix.size() == 1 || prefix[1] == '\n')) return Verdict::unknown;
     return (i > 0 && prefix[i] == ':') ? Verdict::yes : Verdict::no;
 }
 
@@ -296,7 +297,11 @@ bool CgiStreamParser::step_headers(std::vector<CgiStreamItem>& out) {
     }
     std::size_t nl = buf.find('\n', pos_);
     if (nl == std::string_view::npos) {
-        if (header_bytes_ + (buf.size() - pos_) > opt_.max_header_size) {
+        // Only a line known to be a header counts against the cap before it is
+        // complete (an undecided prefix is shorter than kMaxHeaderName): the verdict
+        // must not depend on how the input was chunked.
+        if (header_prefix_verdict(buf.substr(pos_, kMaxHeaderName)) == Verdict::yes &&
+            header_bytes_ + (buf.size() - pos_) > opt_.max_header_size) {
             emit_error(CgiStreamError::headers_too_large,
                        "part headers exceed " + std::to_string(opt_.max_header_size) + " bytes", out);
             suppress_garbage_ = true;

@@ -1,4 +1,4 @@
-// dahua_cgi_dump [--repeat N] [--chunk N] [--quiet] [--no-map] [file...]   (stdin when no file)
+// dahua_cgi_dump [--repeat N] [--chunk N] [--quiet] [--no-map] [--max-part N] [--max-header N] [file...]   (stdin when no file)
 // Feeds the concatenated input (repeated N times) to the CGI stream parser in chunks
 // of N bytes, maps every part, prints one line per item (JSON for events) and a
 // summary with the parser throughput on stderr. Used by the simulator self-test
@@ -25,12 +25,17 @@ int main(int argc, char** argv) {
     bool quiet = false, map = true;
     std::string input;
     bool any_file = false;
+    CgiStreamParser::Options opt;
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
         if (a == "--repeat" && i + 1 < argc) {
             repeat = std::strtoull(argv[++i], nullptr, 10);
         } else if (a == "--chunk" && i + 1 < argc) {
             chunk = std::max<std::size_t>(1, std::strtoull(argv[++i], nullptr, 10));
+        } else if (a == "--max-part" && i + 1 < argc) {
+            opt.max_part_size = std::strtoull(argv[++i], nullptr, 10);
+        } else if (a == "--max-header" && i + 1 < argc) {
+            opt.max_header_size = std::strtoull(argv[++i], nullptr, 10);
         } else if (a == "--no-map") {
             map = false;
         } else if (a == "--quiet") {
@@ -50,7 +55,7 @@ int main(int argc, char** argv) {
     data.reserve(input.size() * repeat);
     for (std::size_t i = 0; i < repeat; ++i) data += input;
 
-    CgiStreamParser parser;
+    CgiStreamParser parser(opt);
     std::vector<CgiStreamItem> items;
     std::size_t events = 0;
     std::string line;

@@ -376,3 +376,17 @@ TEST_CASE("a boundary straddling the end of the announced body decides the same 
         CHECK(parts(items).size() >= 1);
     }
 }
+
+TEST_CASE("fuzz regressions: chunked and whole parsing agree") {
+    // Inputs saved by fuzz_cgi_stream (first byte = chunk size selector, as in the target).
+    for (const char* name : {"cgi_boundary_straddles_length", "cgi_header_cap_on_partial_line"}) {
+        INFO(name);
+        std::string data = dahua_test::read_file(std::string(PASSERELLE_SOURCE_DIR) +
+                                                 "/modules/dahua/tests/fuzz_regressions/" + name);
+        REQUIRE(data.size() > 1);
+        CgiStreamParser::Options opt;
+        opt.max_part_size = 1024;
+        opt.max_header_size = 256;
+        parse_every_way(data.substr(1), opt);
+    }
+}
