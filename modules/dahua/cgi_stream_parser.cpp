@@ -135,6 +135,8 @@ void CgiStreamParser::finish(std::vector<CgiStreamItem>& out) {
     case State::headers:
         if (!cur_.headers.empty() || pos_ < buf_.size()) emit_error(CgiStreamError::truncated, "stream ended inside part headers", out);
         break;
+    case State::discard:
+        break;
     case State::seek:
     case State::boundary_line:
         note_skipped(std::string_view(buf_).substr(pos_), out);
@@ -150,6 +152,7 @@ bool CgiStreamParser::step(std::vector<CgiStreamItem>& out) {
     case State::boundary_line: return step_boundary_line(out);
     case State::headers: return step_headers(out);
     case State::body: return step_body(out);
+    case State::discard: return step_discard();
     }
     return false;
 }
@@ -414,21 +417,45 @@ bool CgiStreamParser::step_body(std::vector<CgiStreamItem>& out) {
 
     bool undecided = false;
     std::size_t at = find_boundary_line(scan_from, std::string::npos, undecided);
+    // Oversize is judged on the raw body up to the boundary line, and the cap below
+    // leaves room to see a whole boundary line past it: both chunkings agree.
     if (at != std::string::npos && !undecided) {
-        emit_part(buf.substr(body_start_, at - body_start_), out);
+        if (at - body_start_ > opt_.max_part_size)
+            emit_error(CgiStreamError::part_too_large, "part body exceeds " + std::to_string(opt_.max_part_size), out);
+        else
+            emit_part(buf.substr(body_start_, at - body_start_), out);
         pos_ = at;
         start_seek();
         return true;
     }
-    if (buf.size() - body_start_ > opt_.max_part_size + overlap) {
-        emit_error(CgiStreamError::part_too_large,
-                   "part without Content-Length exceeds " + std::to_string(opt_.max_part_size), out);
-        pos_ = body_start_;
-        suppress_garbage_ = true;
-        start_seek();
+    if (buf.size() - body_start_ > opt_.max_part_size + max_marker() + 20) {
+        emit_error(CgiStreamError::part_too_large, "part body exceeds " + std::to_string(opt_.max_part_size), out);
+        // Drop the body up to the next boundary line, exactly where parsing the
+        // whole buffer at once would resume.
+        state_ = State::discard;
+        body_scanned_ = buf.size();
         return true;
     }
     body_scanned_ = buf.size();
+    return false;
+}
+
+bool CgiStreamParser::step_discard() {
+    const std::size_t overlap = max_marker() + 1;
+    std::size_t scan_from = body_scanned_ > body_start_ + overlap ? body_scanned_ - overlap : body_start_;
+    bool undecided = false;
+    std::size_t at = find_boundary_line(scan_from, std::string::npos, undecided);
+    if (at != std::string::npos && !undecided) {
+        pos_ = at;
+        start_seek();
+        return true;
+    }
+    // Keep only what may hold the start of a boundary line.
+    std::size_t keep_from = std::max(body_start_, buf_.size() > overlap + 16 ? buf_.size() - overlap - 16 : 0);
+    if (at != std::string::npos) keep_from = std::min(keep_from, at);
+    stats_.skipped_bytes += keep_from - body_start_;
+    body_start_ = pos_ = keep_from;
+    body_scanned_ = buf_.size();
     return false;
 }
 
@@ -466,14 +493,14 @@ void CgiStreamParser::emit_error(CgiStreamError e, std::string detail, std::vect
 
 void CgiStreamParser::compact() {
     std::size_t drop = pos_;
-    if (state_ == State::body) drop = std::min(drop, body_start_);
+    if (state_ == State::body || state_ == State::discard) drop = std::min(drop, body_start_);
     if (drop == 0) return;
     // Erasing a prefix moves the rest; only worth it when the rest is small or the
     // prefix is large, which keeps byte-by-byte feeding linear.
     if (drop == buf_.size() || drop >= 4096 || buf_.size() - drop <= 256) {
         buf_.erase(0, drop);
         pos_ -= drop;
-        if (state_ == State::body) {
+        if (state_ == State::body || state_ == State::discard) {
             body_start_ -= drop;
             body_scanned_ -= drop;
         }

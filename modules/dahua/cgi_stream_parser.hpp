@@ -88,13 +88,14 @@ public:
     std::size_t buffered() const { return buf_.size() - pos_; }
 
 private:
-    enum class State { seek, boundary_line, headers, body };
+    enum class State { seek, boundary_line, headers, body, discard };
 
     bool step(std::vector<CgiStreamItem>& out); // false: needs more bytes
     bool step_seek(std::vector<CgiStreamItem>& out);
     bool step_boundary_line(std::vector<CgiStreamItem>& out);
     bool step_headers(std::vector<CgiStreamItem>& out);
     bool step_body(std::vector<CgiStreamItem>& out);
+    bool step_discard();
 
     // Finds a boundary marker (`--b` or `-- b`) at or after `from`; npos if none.
     // `marker_len` receives its length.
