@@ -86,7 +86,12 @@ TEST_CASE("invalid data JSON keeps the raw text") {
 
 TEST_CASE("flattening is bounded") {
     std::string data = "{";
-    for (int i = 0; i < 1000; ++i) data += (i ? "," : "") + ("\"k" + std::to_string(i) + "\":{\"v\":1}");
+    for (int i = 0; i < 1000; ++i) {
+        if (i) data += ',';
+        data += "\"k";
+        data += std::to_string(i);
+        data += "\":{\"v\":1}";
+    }
     data += "}";
     auto events = map_part_body("Code=X;action=Pulse;index=0;data=" + data);
     REQUIRE(events.size() == 1);
