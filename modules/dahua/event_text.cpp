@@ -1,0 +1,97 @@
+#include "event_text.hpp"
+
+#include <cctype>
+
+namespace passerelle::dahua {
+
+namespace {
+
+std::string_view trim(std::string_view s) {
+    auto ws = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
+    while (!s.empty() && ws(s.front())) s.remove_prefix(1);
+    while (!s.empty() && ws(s.back())) s.remove_suffix(1);
+    return s;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+        if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
+            return false;
+    return true;
+}
+
+std::optional<long> parse_index(std::string_view v) {
+    v = trim(v);
+    if (v.empty() || v.size() > 9) return std::nullopt;
+    long n = 0;
+    for (char c : v) {
+        if (c < '0' || c > '9') return std::nullopt;
+        n = n * 10 + (c - '0');
+    }
+    return n;
+}
+
+} // namespace
+
+std::optional<EventText> parse_event_text(std::string_view text) {
+    text = trim(text);
+    EventText ev;
+    bool has_code = false;
+    while (!text.empty()) {
+        std::size_t eq = text.find('=');
+        std::size_t semi = text.find(';');
+        if (eq == std::string_view::npos || (semi != std::string_view::npos && semi < eq)) {
+            // A field without '=': ignore it up to the next ';'.
+            if (semi == std::string_view::npos) break;
+            text.remove_prefix(semi + 1);
+            continue;
+        }
+        std::string_view key = trim(text.substr(0, eq));
+        text.remove_prefix(eq + 1);
+        if (iequals(key, "data")) {
+            ev.data = std::string(trim(text));
+            break;
+        }
+        // Plain fields end at ';' or at a line end.
+        std::size_t end = text.find_first_of(";\r\n");
+        std::string_view value = trim(text.substr(0, end));
+        text.remove_prefix(end == std::string_view::npos ? text.size() : end + 1);
+        if (iequals(key, "Code")) {
+            ev.code = std::string(value);
+            has_code = !value.empty();
+        } else if (iequals(key, "action")) {
+            ev.action = std::string(value);
+        } else if (iequals(key, "index")) {
+            ev.index = parse_index(value);
+        } else if (!key.empty()) {
+            ev.extra.emplace_back(std::string(key), std::string(value));
+        }
+    }
+    if (!has_code) return std::nullopt;
+    return ev;
+}
+
+std::vector<EventText> parse_event_texts(std::string_view body) {
+    std::vector<EventText> out;
+    // Split where a line starts with "Code=" (JSON lines never do: they start with
+    // blanks, quotes or braces).
+    std::size_t start = 0;
+    std::size_t search = 0;
+    while (true) {
+        std::size_t next = std::string_view::npos;
+        for (std::size_t nl = body.find('\n', search); nl != std::string_view::npos; nl = body.find('\n', nl + 1)) {
+            if (body.substr(nl + 1, 5) == "Code=") {
+                next = nl + 1;
+                break;
+            }
+        }
+        std::string_view one = body.substr(start, next == std::string_view::npos ? std::string_view::npos : next - start);
+        if (auto ev = parse_event_text(one)) out.push_back(std::move(*ev));
+        if (next == std::string_view::npos) break;
+        start = search = next;
+    }
+    return out;
+}
+
+} // namespace passerelle::dahua
