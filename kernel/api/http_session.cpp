@@ -248,14 +248,29 @@ void HttpSession::on_write(beast::error_code ec, bool close_after) {
         return;
     }
     if (close_after) {
-        // Half-close only: the client reads the whole answer, then sees EOF; the
-        // socket is closed when this session is released.
-        closed_ = true;
-        beast::error_code ignored;
-        stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+        linger_then_close();
         return;
     }
     do_read();
+}
+
+void HttpSession::linger_then_close() {
+    // Half-close, then read and discard what the client still sends (the rest of
+    // a refused 2 MiB body, say) until it closes too, for at most a second.
+    // Closing with unread data would send a TCP reset, and a reset can make the
+    // client lose the answer it has not read yet.
+    if (!lingering_) {
+        lingering_ = true;
+        beast::error_code ignored;
+        stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+        stream_.expires_after(std::chrono::seconds(1)); // one deadline for the whole linger
+    }
+    buffer_.clear();
+    stream_.async_read_some(buffer_.prepare(16 * 1024), [self = shared_from_this()](beast::error_code ec, size_t) {
+        if (self->closed_) return;
+        if (ec) self->close();
+        else self->linger_then_close();
+    });
 }
 
 void HttpSession::log_request(unsigned status) const {

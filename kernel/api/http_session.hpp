@@ -39,6 +39,7 @@ private:
     void start_events(const Request& req);
     void respond(ApiResponse r, bool force_close = false);
     void on_write(boost::beast::error_code ec, bool close);
+    void linger_then_close();
     void log_request(unsigned status) const;
 
     boost::beast::tcp_stream stream_;
@@ -50,6 +51,7 @@ private:
     std::string remote_;
     uint64_t id_ = 0;
     bool closed_ = false;
+    bool lingering_ = false;
 
     // the request being answered
     std::string method_;

@@ -61,7 +61,7 @@ ApiResponse action_response(int32_t pl_status, std::string_view text, bool xml) 
     ApiResponse r;
     if (xml) {
         r.content_type = kXmlType;
-        r.body = json_to_xml(nlohmann::json::parse(body));
+        r.body = json_to_xml(nlohmann::ordered_json::parse(body)); // keep the module's key order
     } else {
         r.body = std::string(body);
     }

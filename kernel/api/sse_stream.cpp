@@ -18,6 +18,10 @@ bool SseQueue::push(std::string frame) {
         overflow_ = true;
         frames_.clear(); // free the memory now; the stream is going to be closed
         bytes_ = 0;
+        // Post even when a drain is pending: that drain may be waiting behind a
+        // stalled write, and the io thread must close this client now.
+        drain_posted_ = true;
+        return true;
     } else {
         bytes_ += frame.size();
         frames_.push_back(std::move(frame));

@@ -37,9 +37,11 @@ bool is_name_char(char c, bool first) {
     return (c >= '0' && c <= '9') || c == '-' || c == '.';
 }
 
-void write_value(std::string& out, std::string_view name, const nlohmann::json& v);
+template <class Json>
+void write_value(std::string& out, std::string_view name, const Json& v);
 
-void write_children(std::string& out, const nlohmann::json& v) {
+template <class Json>
+void write_children(std::string& out, const Json& v) {
     if (v.is_object()) {
         for (const auto& [key, child] : v.items()) {
             std::string name = xml_element_name(key);
@@ -52,14 +54,15 @@ void write_children(std::string& out, const nlohmann::json& v) {
     } else if (v.is_array()) {
         for (const auto& item : v) write_value(out, "item", item);
     } else if (v.is_string()) {
-        out += xml_escape_text(v.get_ref<const std::string&>());
+        out += xml_escape_text(v.template get_ref<const std::string&>());
     } else if (!v.is_null()) {
         out += v.dump(); // numbers and booleans: their JSON spelling is valid XML text
     }
 }
 
-void write_value(std::string& out, std::string_view name, const nlohmann::json& v) {
-    if (v.is_null() || ((v.is_object() || v.is_array()) && v.empty()) || (v.is_string() && v.get_ref<const std::string&>().empty())) {
+template <class Json>
+void write_value(std::string& out, std::string_view name, const Json& v) {
+    if (v.is_null() || ((v.is_object() || v.is_array()) && v.empty()) || (v.is_string() && v.template get_ref<const std::string&>().empty())) {
         out += '<';
         out += name;
         out += "/>";
@@ -118,7 +121,10 @@ std::string xml_escape_text(std::string_view s) {
     return out;
 }
 
-std::string json_to_xml(const nlohmann::json& value, std::string_view root) {
+namespace {
+
+template <class Json>
+std::string to_xml(const Json& value, std::string_view root) {
     std::string out;
     std::string name = xml_element_name(root);
     out += '<';
@@ -130,5 +136,10 @@ std::string json_to_xml(const nlohmann::json& value, std::string_view root) {
     out += '>';
     return out;
 }
+
+} // namespace
+
+std::string json_to_xml(const nlohmann::ordered_json& value, std::string_view root) { return to_xml(value, root); }
+std::string json_to_xml(const nlohmann::json& value, std::string_view root) { return to_xml(value, root); }
 
 } // namespace passerelle::kernel::api

@@ -19,6 +19,8 @@
 
 namespace passerelle::kernel::api {
 
+// Keys keep the order of the ordered_json (the module's order); a plain json has them sorted.
+std::string json_to_xml(const nlohmann::ordered_json& value, std::string_view root = "result");
 std::string json_to_xml(const nlohmann::json& value, std::string_view root = "result");
 
 std::string xml_element_name(std::string_view key);
