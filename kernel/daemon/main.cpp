@@ -4,6 +4,9 @@
 #include "core/logging.hpp"
 #include "core/module_loader.hpp"
 #include "daemon/daemon.hpp"
+#include "delivery/outbox.hpp"
+
+#include <passerelle/event_json.hpp>
 
 #include <csignal>
 #include <cstring>
@@ -21,6 +24,8 @@ void usage(std::ostream& out) {
     out << "usage: passerelle run -c FILE [--log-format text|json]   run in the foreground\n"
            "       passerelle check -c FILE                          validate a config (exit 2 on errors)\n"
            "       passerelle modules [-c FILE | -m DIR...]          list the modules found, their keys and actions\n"
+           "       passerelle outbox list -c FILE                    events waiting per sink on disk\n"
+           "       passerelle outbox drop NAME -c FILE               delete a sink's waiting events\n"
            "       passerelle version\n";
 }
 
@@ -37,6 +42,36 @@ const char* type_name(int32_t type) {
     case PL_KEY_PATH: return "path";
     default: return "?";
     }
+}
+
+// `passerelle outbox list|drop NAME`: works with the daemon stopped or running.
+int outbox_command(const std::string& config_path, const std::vector<std::string>& words) {
+    std::vector<ConfigIssue> issues;
+    DaemonConfig daemon = read_daemon_section(config_path, issues);
+    if (!issues.empty()) {
+        for (const auto& i : issues) std::cerr << i.format() << "\n";
+        return 2;
+    }
+    try {
+        if (words.size() == 1 && words[0] == "list") {
+            auto backlogs = outbox_list(daemon.state_dir);
+            if (backlogs.empty()) std::cout << "no event waiting in " << daemon.state_dir << "\n";
+            for (const auto& b : backlogs)
+                std::cout << b.sink << ": " << b.events << " event(s), " << b.bytes << " bytes, oldest queued "
+                          << passerelle::format_rfc3339(b.oldest_ms * 1000000) << "\n";
+            return 0;
+        }
+        if (words.size() == 2 && words[0] == "drop") {
+            uint64_t n = outbox_drop(daemon.state_dir, words[1]);
+            std::cout << "dropped " << n << " event(s) waiting for '" << words[1] << "'\n";
+            return 0;
+        }
+    } catch (const std::exception& e) {
+        std::cerr << "passerelle outbox: " << e.what() << "\n";
+        return 1;
+    }
+    std::cerr << "usage: passerelle outbox list -c FILE | passerelle outbox drop NAME -c FILE\n";
+    return 2;
 }
 
 int list_modules(const std::vector<std::string>& dirs) {
@@ -84,6 +119,7 @@ int main(int argc, char** argv) {
         return args.empty() ? 2 : 0;
     }
     std::string command = args[0];
+    std::vector<std::string> words; // positional words after the command (outbox list|drop NAME)
     std::string config_path;
     std::vector<std::string> module_dirs;
     LogFormat format = LogFormat::text;
@@ -105,6 +141,8 @@ int main(int argc, char** argv) {
                 std::cerr << "passerelle: --log-format must be text or json\n";
                 return 2;
             }
+        } else if (command == "outbox" && !a.empty() && a[0] != '-') {
+            words.push_back(a);
         } else {
             std::cerr << "passerelle: unknown argument '" << a << "'\n";
             usage(std::cerr);
@@ -136,6 +174,7 @@ int main(int argc, char** argv) {
         ModuleSet modules = load_modules_for(daemon, true);
         return run_check(config_path, [&](std::string_view m) { return modules.schema(m); }, std::cout);
     }
+    if (command == "outbox") return outbox_command(config_path, words);
     if (command == "run") {
         Daemon daemon(DaemonOptions{config_path, format});
         return daemon.run();
