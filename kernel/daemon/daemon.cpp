@@ -228,7 +228,6 @@ int Daemon::start() {
         api.token = config_.daemon.api.token;
         try {
             api_ = start_api_server(api, *this);
-            spdlog::info("control API listening on http://{}", api_->local_endpoint());
         } catch (const std::exception& e) {
             spdlog::error("control API: {}", e.what());
             return 2;
