@@ -13,6 +13,8 @@
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/beast/core/string.hpp>
+#include <boost/asio/write.hpp>
 
 #include <spdlog/spdlog.h>
 
@@ -61,9 +63,33 @@ void HttpSession::do_read() {
     parser_->header_limit(static_cast<std::uint32_t>(state_->limits.max_header_bytes));
     parser_->body_limit(state_->limits.max_body_bytes);
     stream_.expires_after(state_->limits.read_timeout);
-    http::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, size_t) {
-        self->on_read(ec);
+    // The header first: a client sending `Expect: 100-continue` (curl does for
+    // bodies over 1 KiB) waits for our go-ahead before it sends the body.
+    http::async_read_header(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, size_t) {
+        self->on_header(ec);
     });
+}
+
+void HttpSession::on_header(beast::error_code ec) {
+    if (closed_) return;
+    if (ec || parser_->is_done()) {
+        on_read(ec);
+        return;
+    }
+    auto read_body = [self = shared_from_this()] {
+        http::async_read(self->stream_, self->buffer_, *self->parser_,
+                         [self](beast::error_code read_ec, size_t) { self->on_read(read_ec); });
+    };
+    if (beast::iequals(parser_->get()[http::field::expect], "100-continue")) {
+        static const std::string go_ahead = "HTTP/1.1 100 Continue\r\n\r\n";
+        asio::async_write(stream_, asio::buffer(go_ahead),
+                          [self = shared_from_this(), read_body](beast::error_code write_ec, size_t) {
+                              if (write_ec) self->close();
+                              else read_body();
+                          });
+        return;
+    }
+    read_body();
 }
 
 void HttpSession::on_read(beast::error_code ec) {

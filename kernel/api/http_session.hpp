@@ -32,6 +32,7 @@ private:
     using Request = boost::beast::http::request<boost::beast::http::string_body>;
 
     void do_read();
+    void on_header(boost::beast::error_code ec);
     void on_read(boost::beast::error_code ec);
     void handle(Request& req);
     void start_action(const std::string& instance, const std::string& action, std::string params);

@@ -335,3 +335,17 @@ TEST_CASE("stop() with a pending action and open connections returns promptly") 
     server.reset();
     backend->answer_parked(PL_OK, "{}"); // a module answering after the server is gone: dropped
 }
+
+TEST_CASE("Expect: 100-continue gets the go-ahead before the body") {
+    Fixture f;
+    TestClient c(f.port);
+    std::string body = R"({"text":")" + std::string(4000, 'z') + R"("})";
+    c.send_raw(std::string("POST /api/v1/instances/cam/actions/echo HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ") +
+               kToken + "\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: " +
+               std::to_string(body.size()) + "\r\n\r\n");
+    CHECK(c.read_response().status == 100);
+    c.send_raw(body);
+    auto r = c.read_response();
+    CHECK(r.status == 200);
+    CHECK(nlohmann::json::parse(r.body)["text"].get<std::string>().size() == 4000);
+}
