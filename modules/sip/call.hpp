@@ -70,7 +70,7 @@ private:
     Direction dir_;
     std::string call_id_;
     std::string caller_, callee_;
-    bool answered_ = false, confirmed_ = false, ended_ = false, ringing_reported_ = false;
+    bool answered_ = false, confirmed_ = false, ended_ = false, ringing_reported_ = false, announced_ = false;
 
     // Dialog state (RFC 3261 12).
     std::string local_uri_, local_tag_, remote_uri_, remote_tag_;
@@ -81,6 +81,7 @@ private:
 
     // Inbound INVITE transaction.
     std::optional<Message> invite_;
+    std::string answer_sdp_;
     std::string last_response_;  // wire, answered again to a retransmitted INVITE
     std::unique_ptr<Retransmitter> ok_timer_;
     boost::asio::steady_timer sip_timer_;
@@ -107,6 +108,7 @@ private:
     uint16_t seq_ = 0;
     uint32_t ts_ = 0, ssrc_ = 0;
     bool first_packet_ = true;
+    uint64_t hangup_slot_ = 0;  // hang up when this slot is reached (after the message), 0 = no
     std::chrono::steady_clock::time_point media_t0_;
     uint64_t slot_ = 0;
     boost::asio::steady_timer pacer_;

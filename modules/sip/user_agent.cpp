@@ -276,11 +276,10 @@ void UserAgent::on_request(const Message& m) {
 }
 
 void UserAgent::on_response(const Message& m) {
-    std::string branch = top_branch(m);
+    std::string branch = top_branch(m) + " " + m.cseq_method();
     auto it = transactions_.find(branch);
     if (it == transactions_.end()) return;  // stray or late
     ClientTx& tx = it->second;
-    if (!iequals(m.cseq_method(), tx.request.method)) return;
     if (m.status < 200) {
         if (tx.timer) tx.timer->on_provisional();
     } else {
@@ -305,8 +304,8 @@ void UserAgent::on_response(const Message& m) {
     if (handler) handler(&m);
 }
 
-std::string UserAgent::send_request(Message request, const udp::endpoint& to, ResponseHandler handler) {
-    std::string branch = "z9hG4bK" + tokens_();
+std::string UserAgent::send_request(Message request, const udp::endpoint& to, ResponseHandler handler, std::string branch) {
+    if (branch.empty()) branch = "z9hG4bK" + tokens_();
     Message m;
     m.request = true;
     m.method = request.method;
@@ -329,8 +328,9 @@ std::string UserAgent::send_request(Message request, const udp::endpoint& to, Re
     }
     send_raw(tx.wire, to);
     if (tx.timer) {
-        transactions_[branch] = std::move(tx);
-        arm(branch);
+        std::string key = branch + " " + tx.request.method;
+        transactions_[key] = std::move(tx);
+        arm(key);
     }
     return branch;
 }

@@ -77,7 +77,8 @@ public:
     std::string token() { return tokens_(); }
     // Sends a request in a client transaction; Via (new branch) is added here.
     // The handler sees every response (1xx too) and nullptr on timeout. Returns the branch.
-    std::string send_request(Message request, const udp::endpoint& to, ResponseHandler handler);
+    // `branch` reuses an INVITE's branch (its CANCEL); empty: a new one.
+    std::string send_request(Message request, const udp::endpoint& to, ResponseHandler handler, std::string branch = {});
     void send_raw(const std::string& wire, const udp::endpoint& to);
     void send_response(const Message& request, int code, const std::string& reason, const udp::endpoint& to,
                        const std::string& to_tag = {}, const std::vector<Header>& extra = {}, const std::string& body = {});
@@ -124,7 +125,7 @@ private:
     udp::endpoint from_;
     std::vector<char> buffer_;
     bool running_ = false;
-    std::map<std::string, ClientTx> transactions_;  // by branch
+    std::map<std::string, ClientTx> transactions_;  // by "branch METHOD"
     std::optional<Registration> registration_;
     boost::asio::steady_timer registration_timer_;
     std::string registration_branch_;
