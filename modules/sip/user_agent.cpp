@@ -75,16 +75,10 @@ void UserAgent::stop() {
     calls_.clear();
     if (registration_) {
         RegState before = registration_->state();
-        if (auto m = registration_->stop()) {
-            m->add("Via", config_.account.via("z9hG4bK" + tokens_()));
-            // Via must come first: rebuild order.
-            Message copy = *m;
-            copy.headers.clear();
-            copy.add("Via", m->get_lines("Via").back());
-            for (const auto& h : m->headers)
-                if (!iequals(h.name, "Via")) copy.headers.push_back(h);
-            if (auto ep = resolve(*config_.account.registrar)) send_raw(copy.serialize(), *ep);
-        }
+        // Fire and forget: on_stop must return promptly. The REGISTER carries its Via
+        // and credentials from the cached challenge.
+        if (auto m = registration_->stop())
+            if (auto ep = resolve(*config_.account.registrar)) send_raw(m->serialize(), *ep);
         registration_changed(before);
     }
     running_ = false;
@@ -540,30 +534,24 @@ void UserAgent::send_message(const std::string& to, const std::string& text, std
     m.add("User-Agent", "passerelle");
     m.add("Content-Type", "text/plain;charset=UTF-8");
     m.body = text;
-    auto attempt = std::make_shared<int>(0);
-    auto handler = std::make_shared<ResponseHandler>();
-    *handler = [weak = weak_from_this(), m, ep = *ep, done, attempt, handler, call_id](const Message* r) mutable {
+    auto job = std::make_shared<MessageJob>(MessageJob{std::move(m), *ep, std::move(done), call_id, 0});
+    message_attempt(job);
+}
+
+void UserAgent::message_attempt(std::shared_ptr<MessageJob> job) {
+    send_request(job->request, job->to, [weak = weak_from_this(), job](const Message* r) {
         auto self = weak.lock();
         if (!self || !self->running_) return;
-        if (!r) {
-            *handler = nullptr;
-            return done({false, "timeout", 0, "no answer to MESSAGE", call_id});
-        }
+        if (!r) return job->done({false, "timeout", 0, "no answer to MESSAGE", job->call_id});
         if (r->status < 200) return;
-        if ((r->status == 401 || r->status == 407) && *attempt == 0) {
-            ++*attempt;
-            Message again = m;
-            again.set("CSeq", "2 MESSAGE");
-            if (add_credentials(again, self->config_.account, *r)) {
-                self->send_request(std::move(again), ep, *handler);
-                return;
-            }
+        if ((r->status == 401 || r->status == 407) && job->attempts == 0) {
+            ++job->attempts;
+            job->request.set("CSeq", "2 MESSAGE");
+            if (add_credentials(job->request, self->config_.account, *r)) return self->message_attempt(job);
         }
-        *handler = nullptr;  // breaks the self-reference
-        if (r->status == 200 || r->status == 202) return done({true, "delivered", r->status, r->reason, call_id});
-        done({false, "rejected", r->status, std::to_string(r->status) + " " + r->reason, call_id});
-    };
-    send_request(m, *ep, *handler);
+        if (r->status == 200 || r->status == 202) return job->done({true, "delivered", r->status, r->reason, job->call_id});
+        job->done({false, "rejected", r->status, std::to_string(r->status) + " " + r->reason, job->call_id});
+    });
 }
 
 } // namespace sip

@@ -105,6 +105,14 @@ private:
         bool final_seen = false;
     };
 
+    struct MessageJob {
+        Message request;
+        udp::endpoint to;
+        std::function<void(const Outcome&)> done;
+        std::string call_id;
+        int attempts = 0;
+    };
+    void message_attempt(std::shared_ptr<MessageJob> job);
     void receive();
     void on_datagram(std::size_t n);
     void on_request(const Message& m);

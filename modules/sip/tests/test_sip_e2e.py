@@ -183,6 +183,20 @@ expires = 300
         d.stop()
         self.assertTrue(wait_until(lambda: self.peers.kamailio_count(r"REQ REGISTER") >= 3, timeout=5))
 
+    def test_refresh_at_80_percent_of_the_granted_expiry(self):
+        self.peers.kamailio("-A", "MAXEXPIRES=10")  # asks 300 s, granted 10 s: refresh after ~8 s
+        d = self.start_daemon()
+        self.wait_registered(d)
+        t0 = time.monotonic()
+        saved = wait_until(lambda: self.peers.kamailio_count(r"SAVED sip:passerelle@") >= 2, timeout=14)
+        elapsed = time.monotonic() - t0
+        self.assertTrue(saved, self.peers.read("kamailio.log")[-2000:])
+        self.assertGreater(elapsed, 6)
+        self.assertLess(elapsed, 12)
+        self.assertLessEqual(self.peers.kamailio_count(r"REQ REGISTER"), 4)  # cached nonce, or one new challenge
+        reg = [e for e in events(d, "registration") if e["code"] == "REGISTERED"]
+        self.assertIn("10 s", reg[0]["attrs"]["reason"])
+
     def test_wrong_password_fails_once_without_hammering(self):
         for mode in ([], ["-A", "RECHALLENGE"]):
             with self.subTest(mode=mode or "403"):
