@@ -23,7 +23,11 @@ Account account() {
 
 TokenSource counter() {
     auto n = std::make_shared<int>(0);
-    return [n] { return "t" + std::to_string(++*n); };
+    return [n] {
+        std::string token = "t";
+        token += std::to_string(++*n);
+        return token;
+    };
 }
 
 Message response(const Message& req, int status, std::string extra = {}) {
