@@ -52,6 +52,7 @@ using nlohmann::json;
 std::string normalize_value(const pl_key_decl& decl, json& value) {
     switch (decl.type) {
     case PL_KEY_STRING:
+    case PL_KEY_PATH:
         if (value.is_string()) return {};
         return "must be a string";
     case PL_KEY_INT:
