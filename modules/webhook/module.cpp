@@ -77,6 +77,7 @@ public:
         options.max_response_bytes = 1024 * 1024; // the answer is read and dropped
         options.max_idle_per_host = 2;
         options.user_agent = "passerelle-webhook";
+        client_error_.clear();
         try {
             client_ = std::make_unique<passerelle::http::HttpClient>(io(), options);
         } catch (const std::exception& e) {
@@ -97,7 +98,11 @@ public:
     void on_action(passerelle::Call& call) override {
         if (call.action != "deliver") return Instance::on_action(call);
         if (!call.event) return call.reply.fail(PL_ERR_INVALID, "deliver needs an event");
-        if (!client_) return call.reply.fail(PL_ERR_AUTH, "not ready: " + (client_error_.empty() ? "stopped" : client_error_));
+        if (!client_) {
+            // The outbox may replay a backlog before on_start: not an error, just early.
+            if (client_error_.empty()) return call.reply.retry("not started yet");
+            return call.reply.fail(PL_ERR_AUTH, "cannot use ca_file: " + client_error_);
+        }
         passerelle::http::Request request;
         try {
             request = webhook::build_request(settings_, *call.event, call.params);
