@@ -46,12 +46,18 @@ struct InstanceConfig {
     std::string name;
     std::string module;
     std::string log_level;                   // empty = the daemon's level
+    // Outbox bounds of this instance as a sink (drop-oldest beyond them); 0 = the default.
+    uint64_t outbox_max_events = 0;
+    uint64_t outbox_max_bytes = 0;
     std::string config_json;                 // normalized: defaults applied, secrets resolved, durations in ms
     std::vector<std::string> secret_values;  // resolved secrets, so logs can mask them
     std::map<std::string, SourcePos> key_pos; // key path -> where it is written, for module-reported errors
     SourcePos pos;
     // Fingerprint for SIGHUP reload: instances whose fingerprint is unchanged keep running.
-    std::string fingerprint() const { return module + '\n' + log_level + '\n' + config_json; }
+    std::string fingerprint() const {
+        return module + '\n' + log_level + '\n' + std::to_string(outbox_max_events) + '\n' +
+               std::to_string(outbox_max_bytes) + '\n' + config_json;
+    }
 };
 
 struct RouteConfig {

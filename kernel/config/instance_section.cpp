@@ -70,7 +70,7 @@ private:
     }
 
     void reject_unknown_keys() {
-        std::vector<std::string> candidates{"module", "log_level"};
+        std::vector<std::string> candidates{"module", "log_level", "outbox_max_events", "outbox_max_bytes"};
         for (const auto& d : schema_.keys) {
             if (!d.name) continue;
             candidates.emplace_back(d.name);
@@ -78,7 +78,9 @@ private:
         }
         for (auto&& [k, v] : t_) {
             std::string_view key = k.str();
-            if (key == "module" || key == "log_level" || decl_named(key) || file_form_of(key)) continue;
+            if (key == "module" || key == "log_level" || key == "outbox_max_events" || key == "outbox_max_bytes" ||
+                decl_named(key) || file_form_of(key))
+                continue;
             r_.error(r_.pos(k), join_path(path_, key),
                      "unknown key for module \"" + schema_.name + "\"" + did_you_mean(key, candidates));
         }
@@ -317,6 +319,20 @@ void read_instances(Reader& r, const toml::table& root, const SchemaLookup& sche
                              "expected one of trace, debug, info, warn, error, got " + quote_text(level->shown) +
                                  did_you_mean(level->value, log_levels()));
             }
+        }
+
+        // Kernel keys of any instance used as a sink: its outbox bounds.
+        if (const auto* n = t->get("outbox_max_events")) {
+            const auto* i = n->as_integer();
+            if (i && i->get() > 0) ic.outbox_max_events = static_cast<uint64_t>(i->get());
+            else r.error(r.pos(*n), path + ".outbox_max_events", "expected a number of events above 0, " + got(*n));
+        }
+        if (const auto* n = t->get("outbox_max_bytes")) {
+            std::optional<nlohmann::json> v;
+            if (const auto* i = n->as_integer()) v = key_value_from_text(PL_KEY_SIZE, std::to_string(i->get()));
+            else if (const auto* s = n->as_string()) v = key_value_from_text(PL_KEY_SIZE, s->get());
+            if (v && v->is_number_integer() && v->get<int64_t>() > 0) ic.outbox_max_bytes = v->get<uint64_t>();
+            else r.error(r.pos(*n), path + ".outbox_max_bytes", "expected a size above 0 such as \"64MiB\", " + got(*n));
         }
 
         const toml::node* module = t->get("module");

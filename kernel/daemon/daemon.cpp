@@ -121,6 +121,10 @@ Daemon::Sink Daemon::open_sink(const std::shared_ptr<InstanceHost>& host) {
     sink.proxy->set_host(host);
     QueueOptions options;
     options.log = delivery_log(host->name());
+    if (const InstanceConfig* inst = config_.find_instance(host->name())) {
+        if (inst->outbox_max_events) options.max_events = inst->outbox_max_events;
+        if (inst->outbox_max_bytes) options.max_bytes = inst->outbox_max_bytes;
+    }
     // The queue keeps its proxy alive: an old topology may still hold the queue after a reload.
     sink.queue = std::shared_ptr<SinkQueue>(outbox_->open_queue(*sink.proxy, options).release(),
                                             [proxy = sink.proxy](SinkQueue* queue) { delete queue; });

@@ -1,0 +1,317 @@
+"""End-to-end delivery through the durable outbox with the real daemon, the
+demo source (its `emit` action, driven over the control API) and the webhook
+sink, against a Python endpoint (receiver.py) that can be down, slow, failing
+or refusing, over HTTP or HTTPS."""
+import json
+import os
+import sqlite3
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+import urllib.parse
+
+from daemon_harness import Daemon, wait_until
+from receiver import Receiver
+
+HEADER = """
+[daemon]
+state_dir = "@DIR@/state"
+
+[daemon.api]
+listen = "127.0.0.1:@PORT@"
+
+[instance.demo]
+module = "demo"
+interval = "1h"
+"""
+
+
+def webhook(name, url, extra="", timeout="3s"):
+    return """
+[instance.%s]
+module = "webhook"
+url = "%s"
+timeout = "%s"
+%s
+""" % (name, url, timeout, extra)
+
+
+# The demo's own health changes are events too (type "device"): routes take motion only.
+def route(to, when='source = "demo", type = "motion"', extra=""):
+    return """
+[[route]]
+when = { %s }
+to = "%s"
+%s
+""" % (when, to, extra)
+
+
+def emit(d, **params):
+    status, body = d.get("/api/v1/instances/demo/actions/emit?" + urllib.parse.urlencode(params))
+    return status == 200
+
+
+def sink(d, name):
+    status, body = d.get_json("/api/v1/instances")
+    for inst in body["instances"]:
+        if inst["name"] == name:
+            return inst
+    raise AssertionError("no instance %s in %s" % (name, body))
+
+
+def outbox_rows(state_dir, sink_name):
+    """(event id, seq) of the rows on disk for a sink, in delivery order."""
+    db = sqlite3.connect("file:%s?mode=ro" % os.path.join(state_dir, "outbox.sqlite"), uri=True, timeout=5)
+    try:
+        rows = db.execute("SELECT job FROM outbox WHERE sink = ? ORDER BY id", (sink_name,)).fetchall()
+    finally:
+        db.close()
+    out = []
+    for (job,) in rows:
+        e = json.loads(job)["event"]
+        out.append((e["id"], int(e["attrs"]["seq"])))
+    return out
+
+
+def first_arrivals(requests):
+    """(event id, seq) in first-arrival order, duplicates (at-least-once) removed."""
+    seen, out = set(), []
+    for r in requests:
+        key = (r.event_id, r.seq)
+        if key not in seen:
+            seen.add(key)
+            out.append(key)
+    return out
+
+
+class CrashTest(unittest.TestCase):
+    """Events routed to a webhook whose endpoint is down survive kill -9."""
+
+    def test_kill_9_mid_stream_loses_nothing_and_keeps_order(self):
+        rx = Receiver()  # not started: the endpoint is down
+        config = HEADER + webhook("hook", rx.url("/hook")) + route("hook")
+        d = Daemon(config).start()
+        try:
+            for seq in range(1, 31):
+                self.assertTrue(emit(d, type="motion", state="pulse", seq=seq))
+            state = d.path("state")
+            self.assertTrue(wait_until(lambda: len(outbox_rows(state, "hook")) == 30, timeout=10), d.log())
+
+            # A stream still flowing when the daemon is killed.
+            confirmed = []
+            stop = threading.Event()
+
+            def stream():
+                seq = 31
+                while not stop.is_set() and seq <= 400:
+                    try:
+                        if emit(d, type="motion", state="pulse", seq=seq):
+                            confirmed.append(seq)
+                    except OSError:
+                        return
+                    seq += 1
+
+            t = threading.Thread(target=stream)
+            t.start()
+            self.assertTrue(wait_until(lambda: len(confirmed) >= 20, timeout=10))
+            d.kill()  # SIGKILL
+            stop.set()
+            t.join(10)
+        finally:
+            d.kill()
+
+        on_disk = outbox_rows(state, "hook")
+        seqs = [s for _, s in on_disk]
+        # Everything routed before the kill is on disk, as a prefix of the stream.
+        self.assertEqual(seqs, list(range(1, len(seqs) + 1)))
+        self.assertGreaterEqual(len(seqs), 30)
+        ids = [i for i, _ in on_disk]
+        self.assertEqual(ids, sorted(ids))
+
+        d.start()
+        try:
+            time.sleep(0.5)  # restarted while the endpoint is still down
+            rx.start()
+            expected = on_disk
+            got = wait_until(lambda: len(first_arrivals(rx.seen("/hook"))) >= len(expected) and
+                             first_arrivals(rx.seen("/hook")), timeout=30)
+            self.assertTrue(got, "%d of %d arrived\n%s" % (len(first_arrivals(rx.seen("/hook"))), len(expected), d.log()))
+            # Exactly what was on disk, in order, nothing missing, ids unchanged.
+            self.assertEqual(first_arrivals(rx.seen("/hook"))[:len(expected)], expected)
+            # Later events follow the backlog, with ids above it (ids increase across restarts).
+            self.assertTrue(emit(d, type="motion", state="pulse", seq=100000))
+            self.assertTrue(wait_until(lambda: any(r.seq == 100000 for r in rx.seen("/hook")), timeout=10))
+            arrivals = first_arrivals(rx.seen("/hook"))
+            self.assertEqual(arrivals[-1][1], 100000)
+            self.assertGreater(arrivals[-1][0], expected[-1][0])
+            self.assertTrue(wait_until(lambda: sink(d, "hook")["sink"]["depth"] == 0, timeout=10))
+        finally:
+            d.kill()
+            rx.stop()
+
+
+class IsolationTest(unittest.TestCase):
+    def test_a_slow_sink_does_not_delay_a_fast_one(self):
+        rx = Receiver()
+        rx.on("/slow", delay=2.0)
+        rx.start()
+        config = (HEADER + webhook("slow", rx.url("/slow"), timeout="10s") + webhook("fast", rx.url("/fast")) +
+                  route("slow") + route("fast"))
+        d = Daemon(config).start()
+        try:
+            for seq in range(1, 11):
+                self.assertTrue(emit(d, type="motion", state="pulse", seq=seq))
+            self.assertTrue(wait_until(lambda: len(rx.seen("/fast")) >= 10, timeout=15), d.log())
+            # The fast sink has everything while the slow one is still on its first events.
+            self.assertLessEqual(len(rx.seen("/slow")), 3)
+            self.assertEqual([r.seq for r in rx.seen("/fast")], list(range(1, 11)))
+            self.assertGreater(sink(d, "slow")["sink"]["depth"], 5)
+        finally:
+            d.kill()
+            rx.stop()
+
+
+class ErrorClassTest(unittest.TestCase):
+    def test_5xx_retried_4xx_given_up_401_pauses(self):
+        rx = Receiver()
+        rx.on("/e5", statuses=(500, 503, 200))
+        rx.on("/e4", statuses=(404,))
+        rx.on("/e401", statuses=(401,))
+        rx.start()
+        config = HEADER
+        for name in ("e5", "e4", "e401"):
+            config += webhook(name, rx.url("/" + name)) + route(name, 'source = "demo", type = "motion", attrs.to = "%s"' % name)
+        d = Daemon(config).start()
+        try:
+            self.assertTrue(emit(d, type="motion", to="e5", seq=1))
+            for seq in (1, 2):
+                self.assertTrue(emit(d, type="motion", to="e4", seq=seq))
+            for seq in (1, 2, 3):
+                self.assertTrue(emit(d, type="motion", to="e401", seq=seq))
+
+            # 5xx: retried with backoff, then delivered.
+            self.assertTrue(wait_until(lambda: sink(d, "e5")["sink"]["delivered"] == 1, timeout=20), d.log())
+            s5 = sink(d, "e5")["sink"]
+            self.assertGreaterEqual(s5["retried"], 2)
+            self.assertEqual(len({r.event_id for r in rx.seen("/e5")}), 1)
+            self.assertEqual(len(rx.seen("/e5")), 3)
+
+            # 4xx: each event given up once, counted, logged with its id.
+            self.assertTrue(wait_until(lambda: sink(d, "e4")["sink"]["given_up"] == 2, timeout=10), d.log())
+            self.assertEqual(sink(d, "e4")["sink"]["depth"], 0)
+            self.assertEqual(len(rx.seen("/e4")), 2)
+            self.assertIn("given up", d.log())
+
+            # 401: the sink pauses, keeps its events and does not hammer the endpoint.
+            self.assertTrue(wait_until(lambda: sink(d, "e401")["sink"]["health"] == "auth_failed", timeout=10), d.log())
+            e401 = sink(d, "e401")
+            self.assertEqual(e401["health"], "auth_failed")  # the module's own health too
+            before = len(rx.seen("/e401"))
+            time.sleep(3)
+            self.assertLessEqual(len(rx.seen("/e401")) - before, 1)
+            self.assertLessEqual(len(rx.seen("/e401")), 3)
+            self.assertEqual(sink(d, "e401")["sink"]["depth"], 3)
+        finally:
+            d.kill()
+            rx.stop()
+
+
+class BoundsTest(unittest.TestCase):
+    def test_outbox_bound_drops_the_oldest_and_counts(self):
+        rx = Receiver()  # down
+        config = HEADER + webhook("hook", rx.url("/hook"), "outbox_max_events = 5") + route("hook")
+        d = Daemon(config).start()
+        try:
+            for seq in range(1, 13):
+                self.assertTrue(emit(d, type="motion", state="pulse", seq=seq))
+            self.assertTrue(wait_until(lambda: sink(d, "hook")["sink"]["dropped"] >= 7, timeout=10), d.log())
+            s = sink(d, "hook")["sink"]
+            self.assertEqual(s["dropped"], 7)
+            self.assertLessEqual(s["depth"], 5)
+            self.assertIn("dropping the oldest", d.log())
+            _, metrics = d.get("/metrics")
+            self.assertIn('passerelle_outbox_dropped_total{instance="hook"} 7', metrics)
+            rx.start()
+            self.assertTrue(wait_until(lambda: sink(d, "hook")["sink"]["depth"] == 0, timeout=20), d.log())
+            arrived = [s for _, s in first_arrivals(rx.seen("/hook"))]
+            # The newest survive, in order (one more may have been in flight when the bound hit).
+            self.assertEqual(arrived[-5:], list(range(8, 13)))
+            self.assertEqual(arrived, sorted(arrived))
+        finally:
+            d.kill()
+            rx.stop()
+
+    def test_unwritable_outbox_keeps_events_in_memory_and_says_so(self):
+        rx = Receiver().start()
+        config = HEADER + webhook("hook", rx.url("/hook")) + route("hook")
+        d = Daemon(config)
+        # state_dir exists but the database cannot be created (root ignores
+        # permissions, so its path is taken by a directory).
+        os.makedirs(d.path("state", "outbox.sqlite"))
+        d.start()
+        try:
+            self.assertIn("memory", d.log())
+            s = sink(d, "hook")["sink"]
+            self.assertEqual(s["health"], "degraded")
+            self.assertIn("memory", s["last_error"])
+            for seq in range(1, 6):
+                self.assertTrue(emit(d, type="motion", state="pulse", seq=seq))
+            self.assertTrue(wait_until(lambda: len(rx.seen("/hook")) >= 5, timeout=10), d.log())
+            self.assertEqual([s for _, s in first_arrivals(rx.seen("/hook"))], [1, 2, 3, 4, 5])
+        finally:
+            d.kill()
+            rx.stop()
+
+
+class MaxAgeTest(unittest.TestCase):
+    def test_an_old_start_is_not_delivered_its_stop_is(self):
+        rx = Receiver()  # down while the events age
+        config = HEADER + webhook("hook", rx.url("/hook")) + route("hook", extra='max_age = "1s"')
+        d = Daemon(config).start()
+        try:
+            self.assertTrue(emit(d, type="motion", state="start", seq=1))
+            self.assertTrue(emit(d, type="motion", state="stop", seq=2))
+            time.sleep(1.5)
+            rx.start()
+            self.assertTrue(wait_until(lambda: sink(d, "hook")["sink"]["depth"] == 0, timeout=20), d.log())
+            self.assertEqual([(r.seq, r.json["state"]) for r in rx.seen("/hook")][-1:], [(2, "stop")])
+            self.assertNotIn(1, [r.seq for r in rx.seen("/hook")])
+            self.assertEqual(sink(d, "hook")["sink"]["given_up"], 1)
+            self.assertIn("max_age", d.log())
+        finally:
+            d.kill()
+            rx.stop()
+
+
+class TlsTest(unittest.TestCase):
+    def test_self_signed_endpoint_needs_ca_file(self):
+        tmp = tempfile.mkdtemp(prefix="passerelle-tls-")
+        cert, key = os.path.join(tmp, "cert.pem"), os.path.join(tmp, "key.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                        "-nodes", "-days", "2", "-subj", "/CN=localhost",
+                        "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+                        "-keyout", key, "-out", cert], check=True, capture_output=True, timeout=30)
+        rx = Receiver(certfile=cert, keyfile=key).start()
+        config = (HEADER + webhook("untrusted", rx.url("/untrusted")) +
+                  webhook("pinned", rx.url("/pinned"), 'ca_file = "%s"' % cert) +
+                  route("untrusted") + route("pinned"))
+        d = Daemon(config).start()
+        try:
+            for seq in (1, 2):
+                self.assertTrue(emit(d, type="motion", state="pulse", seq=seq))
+            self.assertTrue(wait_until(lambda: len(rx.seen("/pinned")) >= 2, timeout=10), d.log())
+            self.assertEqual([r.seq for r in rx.seen("/pinned")], [1, 2])
+            self.assertTrue(wait_until(lambda: sink(d, "untrusted")["sink"]["health"] == "auth_failed", timeout=10),
+                            d.log())
+            self.assertEqual(rx.seen("/untrusted"), [])
+            self.assertIn("ca_file", sink(d, "untrusted")["detail"])
+            self.assertEqual(sink(d, "untrusted")["sink"]["depth"], 2)  # kept, not lost
+        finally:
+            d.kill()
+            rx.stop()
+
+
+if __name__ == "__main__":
+    unittest.main()
