@@ -6,6 +6,8 @@
 // can measure the latency to the file-log line. Heartbeats every `hb` s.
 //
 //   dahua_loadgen --port 0 --port-file F --rate 5000 --duration 60 [--hb 5]
+#include <utility>
+
 #include <boost/asio.hpp>
 
 #include <chrono>
