@@ -62,9 +62,9 @@ def main():
     if not args.skip_parser and os.path.exists(dump):
         fixtures = sorted(glob.glob(os.path.join(ROOT, "..", "shared", "fixtures", "dahua-http", "*")))
         out = subprocess.run([dump, "--quiet", "--no-map", "--repeat", "2000", "--chunk", "65536", *fixtures],
-                             capture_output=True, text=True).stdout + \
+                             stdout=subprocess.PIPE, text=True, stderr=subprocess.STDOUT).stdout + \
             subprocess.run([dump, "--quiet", "--repeat", "2000", "--chunk", "65536", *fixtures],
-                           capture_output=True, text=True).stdout
+                           stdout=subprocess.PIPE, text=True, stderr=subprocess.STDOUT).stdout
         print("parser (dahua_cgi_dump):", " | ".join(l.strip() for l in out.splitlines() if l.strip()))
 
     port_file = os.path.join(tmp, "port")

@@ -14,7 +14,9 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <system_error>
+#include <tuple>
 
 namespace passerelle::dahua {
 
@@ -86,6 +88,23 @@ std::string timestamp_for_file(int64_t ns) {
     return std::string(buf) + "." + std::to_string((ns / 1000000) % 1000) + "Z";
 }
 
+// One HttpClient per (io_context, TLS settings), shared by the instances: a
+// client holds a TLS context with the trust store loaded, ~0.5 MB and a few ms
+// each, which 1,000 cameras must not pay 1,000 times. Connection pools and
+// auth caches are per origin inside it, so devices do not mix. Created from the
+// kernel thread (create), released on the io thread (destroy).
+std::shared_ptr<http::HttpClient> shared_client(boost::asio::io_context& io, const http::ClientOptions& o) {
+    static std::mutex mutex;
+    static std::map<std::tuple<const void*, bool, std::string>, std::weak_ptr<http::HttpClient>> clients;
+    std::lock_guard lock(mutex);
+    std::erase_if(clients, [](auto& kv) { return kv.second.expired(); });
+    auto key = std::make_tuple(static_cast<const void*>(&io), o.verify_tls, o.ca_file);
+    if (auto c = clients[key].lock()) return c;
+    auto c = std::make_shared<http::HttpClient>(io, o);
+    clients[key] = c;
+    return c;
+}
+
 int channel_param(const Fields& p) {
     int64_t ch = p.integer("channel", 1);
     if (ch < 1 || ch > 1024) throw ConfigError("channel", "must be a 1-based channel number");
@@ -102,7 +121,7 @@ struct Device::Impl {
         o.ca_file = this->cfg.ca_file;
         o.timeouts = http::Timeouts{ms(10000), ms(15000), ms(30000)};
         o.max_response_bytes = 16 * 1024 * 1024;
-        http = std::make_unique<http::HttpClient>(io, o);
+        http = shared_client(io, o);
         if (!this->cfg.verify_tls && this->cfg.url.rfind("https", 0) == 0)
             self.host().warn(http::insecure_tls_warning(self.name(), this->cfg.url));
         load_armed();
@@ -112,13 +131,14 @@ struct Device::Impl {
         stop();
         cgi.reset();
         dhip.reset();
-        http.reset(); // on the io thread: pending callbacks never run
+        http.reset(); // on the io thread; our pending callbacks check `alive`
     }
 
     Instance& self;
     boost::asio::io_context& io;
     DeviceConfig cfg;
-    std::unique_ptr<http::HttpClient> http;
+    std::shared_ptr<http::HttpClient> http;
+    std::shared_ptr<int> alive = std::make_shared<int>(0); // callbacks of a shared client outlive us
     std::unique_ptr<CgiSession> cgi;
     std::unique_ptr<DhipSession> dhip;
     MissedRings rings;
@@ -211,8 +231,9 @@ struct Device::Impl {
         req.url = cfg.url + target;
         req.credentials = credentials();
         uint64_t gen = generation;
-        http->request(std::move(req), [this, gen, done = std::move(done)](http::Response r) {
-            if (gen != generation) return;
+        std::weak_ptr<int> token = alive;
+        http->request(std::move(req), [this, token, gen, done = std::move(done)](http::Response r) {
+            if (token.expired() || gen != generation) return;
             done(std::move(r));
         });
     }
