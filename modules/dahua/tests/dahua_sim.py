@@ -202,6 +202,13 @@ class Handler(BaseHTTPRequestHandler):
         return 200
 
     def config_manager(self, q):
+        if q.get("action") == "setConfig":
+            # MotionDetect[0].Enable=true, DisableLinkage[0].Enable=false...
+            keys = [k for k in q if k != "action"]
+            if not keys or not all(k.startswith(("MotionDetect[", "DisableLinkage[")) for k in keys):
+                return self.bad_request()
+            self.reply(200, "OK\r\n")
+            return 200
         if q.get("action") != "getConfig" or q.get("name") != "ChannelTitle":
             return self.bad_request()
         lines = "".join("table.ChannelTitle[%d].Name=Camera %d\r\n" % (i, i + 1)
@@ -219,11 +226,18 @@ class Handler(BaseHTTPRequestHandler):
     def record_finder(self, q):
         if q.get("action") != "find" or q.get("name") != "VideoTalkLog":
             return self.bad_request()
-        self.reply(200, "found=2\r\n"
-                        "records[0].CreateTime=1630272364\r\nrecords[0].EndState=Missed\r\n"
-                        "records[0].PeerNumber=9901\r\nrecords[0].RecNo=1\r\n"
-                        "records[1].CreateTime=1630272400\r\nrecords[1].EndState=Received\r\n"
-                        "records[1].PeerNumber=9901\r\nrecords[1].RecNo=2\r\n")
+        # Two old records, then --call-log records (times relative to the
+        # simulator's start) once their time has come.
+        records = [(1630272364, "Missed"), (1630272400, "Received")]
+        now = time.time()
+        for at, state in self.server.call_log:
+            if self.server.start_wall + at <= now:
+                records.append((int(self.server.start_wall + at), state))
+        text = "found=%d\r\n" % len(records)
+        for i, (t, state) in enumerate(records):
+            text += ("records[%d].CreateTime=%d\r\nrecords[%d].EndState=%s\r\n"
+                     "records[%d].PeerNumber=9901\r\nrecords[%d].RecNo=%d\r\n" % (i, t, i, state, i, i, i + 1))
+        self.reply(200, text)
         return 200
 
     def event_manager(self, q):
@@ -360,7 +374,7 @@ class DhipHandler(socketserver.BaseRequestHandler):
                         logged_in = params.get("password") == want and args.fault != "wrong_password"
                         reply["result"] = logged_in
                         if logged_in:
-                            reply["params"] = {"keepAliveInterval": 60}
+                            reply["params"] = {"keepAliveInterval": args.keepalive}
                         else:
                             reply["error"] = {"code": 268632085, "message": "Component error: password not valid!"}
                 elif not logged_in:
@@ -415,6 +429,9 @@ def main():
                     choices=["none", "drop_mid_part", "trickle", "garbage", "giant_headers", "silent",
                              "wrong_password"])
     ap.add_argument("--log", help="append one JSON line per request here")
+    ap.add_argument("--call-log", default="",
+                    help='VideoTalkLog records "SECONDS:EndState,..." (time after start; listed once due)')
+    ap.add_argument("--keepalive", type=int, default=60, help="DHIP keepAliveInterval given at login")
     ap.add_argument("--lifetime", type=float, default=60, help="exit after S seconds")
     args = ap.parse_args()
 
@@ -429,6 +446,8 @@ def main():
     httpd.daemon_threads = True
     httpd.args, httpd.script, httpd.lock, httpd.nonces = args, script, threading.Lock(), set()
     httpd.doors_opened = []
+    httpd.start_wall = time.time()
+    httpd.call_log = [(float(a), b) for a, _, b in (x.partition(":") for x in filter(None, args.call_log.split(",")))]
     httpd.deadline = time.monotonic() + args.lifetime
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     dhip_port = -1
