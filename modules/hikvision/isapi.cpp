@@ -50,6 +50,13 @@ std::string dump(const pugi::xml_document& doc) {
     return out.str();
 }
 
+// The EventTriggerList: the root, or wrapped (PTZ firmware answers <EventNotification><EventTriggerList>).
+pugi::xml_node trigger_list(const pugi::xml_document& doc) {
+    pugi::xml_node root = doc.document_element();
+    if (local(root.name()) == "EventTriggerList") return root;
+    return child(root, "EventTriggerList");
+}
+
 pugi::xml_node notification_list(pugi::xml_node trigger) { return child(trigger, "EventTriggerNotificationList"); }
 
 bool is_center(pugi::xml_node notification) { return text(notification, "notificationMethod") == "center"; }
@@ -94,8 +101,8 @@ std::map<int, std::string> parse_channel_names(std::string_view xml) {
 std::optional<std::map<std::string, TriggerInfo>> parse_triggers(std::string_view xml) {
     pugi::xml_document doc;
     if (!load(doc, xml)) return std::nullopt;
-    pugi::xml_node root = doc.document_element();
-    if (local(root.name()) != "EventTriggerList") return std::nullopt;
+    pugi::xml_node root = trigger_list(doc);
+    if (!root) return std::nullopt;
     std::map<std::string, TriggerInfo> out;
     for (pugi::xml_node t = root.first_child(); t; t = t.next_sibling()) {
         if (t.type() != pugi::node_element || local(t.name()) != "EventTrigger") continue;
@@ -109,8 +116,8 @@ std::optional<CenterChange> set_center(std::string_view xml,
                                        const std::function<std::optional<bool>(const TriggerInfo&)>& select) {
     pugi::xml_document doc;
     if (!load(doc, xml)) return std::nullopt;
-    pugi::xml_node root = doc.document_element();
-    if (local(root.name()) != "EventTriggerList") return std::nullopt;
+    pugi::xml_node root = trigger_list(doc);
+    if (!root) return std::nullopt;
     CenterChange result;
     for (pugi::xml_node t = root.first_child(); t; t = t.next_sibling()) {
         if (t.type() != pugi::node_element || local(t.name()) != "EventTrigger") continue;

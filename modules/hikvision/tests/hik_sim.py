@@ -15,7 +15,7 @@ Serves on 127.0.0.1 what passerelle's hikvision module talks to:
   GET  /ISAPI/VideoIntercom/callStatus?format=json  {"CallStatus": {"status": ...}}
   GET  /sim/requests                            (no auth) the request log as JSON, for tests
   GET  /sim/call_status?status=ring             (no auth) sets what callStatus answers
-PUT bodies are kept in the request log ("body", first 4000 characters).
+PUT bodies are kept in the request log ("body", first 200000 characters).
 --nvr: deviceType NVR, channels only through InputProxy / StreamingProxy.
 
 The alert stream replays the real part bodies of the HikSink captures with
@@ -309,7 +309,7 @@ class Handler(BaseHTTPRequestHandler):
         entry = {"t": time.time(), "method": self.command, "path": url.path, "query": url.query,
                  "body_len": len(body), "has_auth": "Authorization" in self.headers}
         if body:
-            entry["body"] = body[:4000].decode("utf-8", "replace")
+            entry["body"] = body[:200000].decode("utf-8", "replace")
         if url.path == "/sim/requests":
             with self.sim.lock:
                 data = json.dumps(self.sim.log).encode()
