@@ -6,12 +6,17 @@ Serves on 127.0.0.1 what passerelle's hikvision module talks to:
   GET  /ISAPI/System/deviceInfo                 DeviceInfo XML
   GET  /ISAPI/System/Video/inputs/channels      VideoInputChannelList XML
   GET  /ISAPI/ContentMgmt/InputProxy/channels   InputProxyChannelList XML (NVR)
-  GET  /ISAPI/Streaming/channels/101/picture    a small valid JPEG
+  GET  /ISAPI/Streaming/channels/<n>01/picture a small valid JPEG (404 with --nvr)
+  GET  /ISAPI/ContentMgmt/StreamingProxy/channels/<n>01/picture  the same JPEG (NVRs)
+  GET/PUT /ISAPI/System/Video/inputs/channels/<n>/motionDetection  MotionDetection; PUT stores
   GET/PUT /ISAPI/Event/triggers                 hiksink_triggers_cam.xml; PUT stores the body
-  PUT  /ISAPI/System/IO/outputs/1/trigger       ResponseStatus
-  PUT  /ISAPI/AccessControl/RemoteControl/door/1 ResponseStatus
+  PUT  /ISAPI/System/IO/outputs/<n>/trigger     ResponseStatus
+  PUT  /ISAPI/AccessControl/RemoteControl/door/<n> ResponseStatus
   GET  /ISAPI/VideoIntercom/callStatus?format=json  {"CallStatus": {"status": ...}}
   GET  /sim/requests                            (no auth) the request log as JSON, for tests
+  GET  /sim/call_status?status=ring             (no auth) sets what callStatus answers
+PUT bodies are kept in the request log ("body", first 200000 characters).
+--nvr: deviceType NVR, channels only through InputProxy / StreamingProxy.
 
 The alert stream replays the real part bodies of the HikSink captures with
 Hikvision's framing: "--boundary", CRLF headers, "Content-Length: N" with a
@@ -41,6 +46,7 @@ import base64
 import hashlib
 import json
 import os
+import re
 import secrets
 import socket
 import sys
@@ -110,6 +116,8 @@ class Sim:
         self.nonces = {}
         self.triggers = self._read(f"hiksink_triggers_cam.xml")
         self.call_status = "idle"
+        self.motion = {}
+        self.dropped = False
         self.samples = []
         if args.scenario == "replay":
             path = os.path.join(args.fixtures, f"hiksink_samples_{args.samples}.txt")
@@ -260,6 +268,15 @@ INPUT_PROXY = (
 ).encode()
 
 
+MOTION_DETECTION = (
+    '<?xml version="1.0" encoding="UTF-8"?>\r\n'
+    '<MotionDetection version="2.0" xmlns="http://www.hikvision.com/ver20/XMLSchema">\r\n'
+    "<enabled>true</enabled>\r\n<enableHighlight>false</enableHighlight>\r\n"
+    "<samplingInterval>2</samplingInterval>\r\n<startTriggerTime>500</startTriggerTime>\r\n"
+    "</MotionDetection>\r\n"
+)
+
+
 class Handler(BaseHTTPRequestHandler):
     server_version = "App-webs/"
     sys_version = ""
@@ -291,8 +308,16 @@ class Handler(BaseHTTPRequestHandler):
         body = self._body() if self.command in ("PUT", "POST") else b""
         entry = {"t": time.time(), "method": self.command, "path": url.path, "query": url.query,
                  "body_len": len(body), "has_auth": "Authorization" in self.headers}
+        if body:
+            entry["body"] = body[:200000].decode("utf-8", "replace")
         if url.path == "/sim/requests":
-            self._send(200, json.dumps(self.sim.log).encode(), "application/json")
+            with self.sim.lock:
+                data = json.dumps(self.sim.log).encode()
+            self._send(200, data, "application/json")
+            return
+        if url.path == "/sim/call_status":
+            self.sim.call_status = url.query.partition("status=")[2] or "idle"
+            self._send(200, b"{}", "application/json")
             return
         ok, scheme, stale = self.sim.check_auth(self.command, self.headers.get("Authorization"))
         entry["auth"] = scheme if ok else ("stale" if stale else "rejected")
@@ -316,14 +341,25 @@ class Handler(BaseHTTPRequestHandler):
             self.sim.update(idx, **sent)
             self.close_connection = True
             return
+        nvr = self.sim.args.nvr
+        m_pic = re.fullmatch(r"/ISAPI/(Streaming|ContentMgmt/StreamingProxy)/channels/(\d+)01/picture", p)
+        m_md = re.fullmatch(r"/ISAPI/System/Video/inputs/channels/(\d+)/motionDetection", p)
         if p == "/ISAPI/System/deviceInfo":
-            self._send(200, DEVICE_INFO)
-        elif p == "/ISAPI/System/Video/inputs/channels":
+            info = DEVICE_INFO.replace(b"<deviceType>IPCamera</deviceType>", b"<deviceType>NVR</deviceType>") if nvr else DEVICE_INFO
+            self._send(200, info)
+        elif p == "/ISAPI/System/Video/inputs/channels" and not nvr:
             self._send(200, VIDEO_INPUTS)
-        elif p == "/ISAPI/ContentMgmt/InputProxy/channels":
+        elif p == "/ISAPI/ContentMgmt/InputProxy/channels" and nvr:
             self._send(200, INPUT_PROXY)
-        elif p == "/ISAPI/Streaming/channels/101/picture":
+        elif m_pic and (nvr == (m_pic.group(1) != "Streaming")):
             self._send(200, JPEG, "image/jpeg")
+        elif m_md and not nvr:
+            ch = m_md.group(1)
+            if self.command == "PUT":
+                self.sim.motion[ch] = body.decode("utf-8", "replace")
+                self._send(200, response_status(p))
+            else:
+                self._send(200, self.sim.motion.get(ch, MOTION_DETECTION).encode())
         elif p == "/ISAPI/Event/triggers":
             if self.command == "PUT":
                 if not body.lstrip().startswith(b"<"):
@@ -334,9 +370,9 @@ class Handler(BaseHTTPRequestHandler):
                     self._send(200, response_status(p))
             else:
                 self._send(200, self.sim.triggers.encode())
-        elif p == "/ISAPI/System/IO/outputs/1/trigger" and self.command == "PUT":
+        elif re.fullmatch(r"/ISAPI/System/IO/outputs/\d+/trigger", p) and self.command == "PUT":
             self._send(200, response_status(p))
-        elif p == "/ISAPI/AccessControl/RemoteControl/door/1" and self.command == "PUT":
+        elif re.fullmatch(r"/ISAPI/AccessControl/RemoteControl/door/\d+", p) and self.command == "PUT":
             self._send(200, response_status(p))
         elif p == "/ISAPI/VideoIntercom/callStatus":
             self._send(200, json.dumps({"CallStatus": {"status": self.sim.call_status}}).encode(), "application/json")
@@ -367,7 +403,8 @@ class Handler(BaseHTTPRequestHandler):
             def part(body, ctype='application/xml; charset="UTF-8"', kind=None):
                 data = (f"--{boundary}\r\nContent-Type: {ctype}\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body
                 n = sent["parts"] + 1
-                if a.drop_mid_part and n == a.drop_mid_part:
+                if a.drop_mid_part and n == a.drop_mid_part and not (a.drop_once and self.sim.dropped):
+                    self.sim.dropped = True
                     self.wfile.write(data[: len(data) // 2])
                     self.wfile.flush()
                     raise ConnectionAbortedError("dropped mid-part")
@@ -456,8 +493,10 @@ def main():
     ap.add_argument("--active-for", type=float, default=3.0)
     ap.add_argument("--no-inactive", action="store_true")
     ap.add_argument("--nvr-mismatch", action="store_true")
+    ap.add_argument("--nvr", action="store_true", help="behave as an NVR (InputProxy, StreamingProxy)")
     ap.add_argument("--images", action="store_true")
     ap.add_argument("--drop-mid-part", type=int, default=0)
+    ap.add_argument("--drop-once", action="store_true", help="drop mid-part on the first stream only")
     ap.add_argument("--stream-seconds", type=float, default=5.0, help="how long one alertStream stays open")
     ap.add_argument("--lifetime", type=float, default=60.0, help="the simulator exits after this many seconds")
     ap.add_argument("--log", help="write the request log (JSON) here at exit")

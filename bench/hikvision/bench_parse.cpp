@@ -1,7 +1,7 @@
 // Throughput of the pure path on the real NVR capture (5581 parts), framed as
 // on the wire and fed in 16 KiB reads: framing only, framing + XML decode, and
 // the full path with the state machine. Prints figures; asserts nothing.
-// Run: build/tests/hikvision_parse_bench [iterations]
+// Run: build/bench/hikvision_parse_bench [iterations]
 #include "event_state.hpp"
 #include "multipart.hpp"
 #include "notification.hpp"
