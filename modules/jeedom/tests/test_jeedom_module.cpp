@@ -41,7 +41,8 @@ size_t count_method(const SimProcess& sim, const std::string& method) {
 }
 
 nlohmann::json cmd_by_name(const SimProcess& sim, const std::string& name) {
-    for (const auto& c : sim.get("/state")["cmds"])
+    const auto state = sim.get("/state"); // kept alive: the loop reads into it
+    for (const auto& c : state["cmds"])
         if (c["name"] == name) return c;
     return nullptr;
 }
@@ -249,7 +250,8 @@ TEST_CASE("auto mode creates the equipment and commands once, then updates them"
     CHECK(count_method(sim, "eqLogic::byType") == 1);
     // The equipment is a Virtuel found by its logicalId.
     bool found = false;
-    for (const auto& eq : sim.get("/state")["eqLogics"])
+    const auto state = sim.get("/state");
+    for (const auto& eq : state["eqLogics"])
         if (eq["logicalId"] == "passerelle::cam_garage") found = eq["eqType_name"] == "virtual";
     CHECK(found);
     // Heartbeat from the source's device (health) events.
