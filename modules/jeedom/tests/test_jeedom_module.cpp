@@ -1,0 +1,347 @@
+// The jeedom module loaded like the daemon loads it, against the Jeedom API
+// simulator (jeedom_sim.py): actions, error classification, auto mode.
+#include "sim_process.hpp"
+
+#include "../../../tests/support/module_harness.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+
+using passerelle::Event;
+using passerelle::State;
+using passerelle::testing::ModuleHarness;
+using passerelle::testing::module_path;
+using passerelle::testing::SimProcess;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::string core_key = "core-key-0123456789";
+const std::string virtual_key = "virtual-key-0123456789";
+
+SimProcess start_sim(std::vector<std::string> extra = {}) {
+    std::vector<std::string> args{"--core-key", core_key, "--virtual-key", virtual_key, "--bad-key-delay", "0.05"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return SimProcess(JEEDOM_SIM, args);
+}
+
+std::string config(const SimProcess& sim, nlohmann::json extra = nlohmann::json::object()) {
+    nlohmann::json c{{"url", sim.url()}, {"apikey", core_key}, {"timezone", "UTC"}, {"timeout", "3s"}};
+    c.update(extra);
+    return c.dump();
+}
+
+// Requests recorded by the simulator whose JSON-RPC method is `method`.
+size_t count_method(const SimProcess& sim, const std::string& method) {
+    size_t n = 0;
+    for (const auto& r : sim.get("/requests"))
+        if (r["json"].is_object() && r["json"].value("method", "") == method) ++n;
+    return n;
+}
+
+nlohmann::json cmd_by_name(const SimProcess& sim, const std::string& name) {
+    const auto state = sim.get("/state"); // kept alive: the loop reads into it
+    for (const auto& c : state["cmds"])
+        if (c["name"] == name) return c;
+    return nullptr;
+}
+
+Event motion(State state, int64_t time_s = 1719835200) {
+    Event e;
+    e.source = "cam_garage";
+    e.type = "region_entrance";
+    e.code = "regionEntrance";
+    e.channel = 1;
+    e.state = state;
+    e.time_ns = time_s * 1'000'000'000;
+    e.attrs["region"] = "1";
+    e.attrs["target"] = "human";
+    return e;
+}
+
+void check_no_secret(const ModuleHarness& h, const std::string& secret) {
+    for (const auto& l : h.logs()) CHECK(l.message.find(secret) == std::string::npos);
+    for (const auto& hs : h.health_history()) CHECK(hs.detail.find(secret) == std::string::npos);
+}
+
+} // namespace
+
+TEST_CASE("event sets an info command with the event's own time in Jeedom's zone") {
+    auto sim = start_sim();
+    ModuleHarness h(module_path("jeedom"));
+    REQUIRE(h.create(config(sim, {{"timezone", "+02:00"}})).ok());
+    REQUIRE(h.start() == PL_OK);
+    auto r = h.invoke("event", R"({"id":"10","value":"1"})", motion(State::start));
+    REQUIRE(r.status == PL_OK);
+    auto history = sim.get("/state")["history"];
+    REQUIRE(history.size() == 1);
+    CHECK(history[0]["id"] == "10");
+    CHECK(history[0]["value"] == "1");
+    CHECK(history[0]["datetime"] == "2024-07-01 14:00:00");
+    // The request went to the one endpoint, as JSON-RPC, without proxy headers Jeedom trusts for bans.
+    auto reqs = sim.get("/requests");
+    REQUIRE(reqs.size() == 1);
+    CHECK(reqs[0]["path"] == "/core/api/jeeApi.php");
+    CHECK(reqs[0]["json"]["method"] == "cmd::event");
+    for (const auto& [name, value] : reqs[0]["headers"].items())
+        for (const char* banned : {"x-forwarded-for", "x-real-ip", "cf-connecting-ip", "client-ip"}) {
+            std::string lower = name;
+            for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+            CHECK(lower != banned);
+        }
+    // A route's deliver with params id/value is the same action.
+    REQUIRE(h.invoke("deliver", R"({"id":"10","value":"0"})", motion(State::stop)).status == PL_OK);
+    CHECK(sim.get("/state")["history"].size() == 2);
+}
+
+TEST_CASE("a path prefix in url is kept") {
+    auto sim = start_sim({"--prefix", "/jeedom"});
+    ModuleHarness h(module_path("jeedom"));
+    REQUIRE(h.create(nlohmann::json{{"url", sim.url() + "/jeedom/"}, {"apikey", core_key}}.dump()).ok());
+    REQUIRE(h.start() == PL_OK);
+    CHECK(h.invoke("event", R"({"id":"10","value":"1"})").status == PL_OK);
+    CHECK(sim.get("/requests")[0]["path"] == "/jeedom/core/api/jeeApi.php");
+}
+
+TEST_CASE("exec, scenario and message") {
+    auto sim = start_sim();
+    ModuleHarness h(module_path("jeedom"));
+    REQUIRE(h.create(config(sim)).ok());
+    REQUIRE(h.start() == PL_OK);
+    CHECK(h.invoke("exec", R"({"id":"11","title":"Alerte","message":"Portail","slider":"50"})").status == PL_OK);
+    CHECK(h.invoke("scenario", R"({"id":"5","state":"start"})").status == PL_OK);
+    CHECK(h.invoke("scenario", R"({"id":"5","state":"disable"})").status == PL_OK);
+    CHECK(h.invoke("message", R"({"message":"Sonnette"})").status == PL_OK);
+    auto state = sim.get("/state");
+    REQUIRE(state["execs"].size() == 1);
+    CHECK(state["execs"][0]["options"] == nlohmann::json{{"title", "Alerte"}, {"message", "Portail"}, {"slider", "50"}});
+    CHECK(state["scenarios"][0]["state"] == "in progress");
+    CHECK(state["scenarios"][0]["isActive"] == "0");
+    REQUIRE(state["messages"].size() == 1);
+    CHECK(state["messages"][0]["message"] == "Sonnette");
+    CHECK(h.invoke("scenario", R"({"id":"5","state":"explode"})").status == PL_ERR_INVALID);
+    // An unknown scenario is -32000 (uncoded): permanent for that call.
+    CHECK(h.invoke("scenario", R"({"id":"999","state":"start"})").status == PL_ERR_PERMANENT);
+    // An unknown action command is 702: permanent, naming the command.
+    auto unknown = h.invoke("exec", R"({"id":"4242"})");
+    CHECK(unknown.status == PL_ERR_PERMANENT);
+    CHECK(unknown.result.find("4242") != std::string::npos);
+}
+
+TEST_CASE("a wrong key pauses the sink (PL_ERR_AUTH), and the key never shows") {
+    auto sim = start_sim();
+    ModuleHarness h(module_path("jeedom"));
+    const std::string wrong = "wrong-key-secret-987";
+    REQUIRE(h.create(config(sim, {{"apikey", wrong}})).ok());
+    REQUIRE(h.start() == PL_OK);
+    auto r = h.deliver(motion(State::start));
+    CHECK(r.status == PL_ERR_AUTH);
+    CHECK(r.result.find(wrong) == std::string::npos);
+    CHECK(h.health().state == "auth_failed");
+    auto e = h.invoke("event", R"({"id":"10","value":"1"})");
+    CHECK(e.status == PL_ERR_AUTH);
+    check_no_secret(h, wrong);
+}
+
+TEST_CASE("a banned IP (404 on everything) is an auth pause that says so") {
+    auto sim = start_sim({"--ban-after", "2"});
+    ModuleHarness h(module_path("jeedom"));
+    REQUIRE(h.create(config(sim, {{"apikey", "bad"}})).ok());
+    REQUIRE(h.start() == PL_OK);
+    CHECK(h.invoke("event", R"({"id":"10","value":"1"})").status == PL_ERR_AUTH);
+    CHECK(h.invoke("event", R"({"id":"10","value":"1"})").status == PL_ERR_AUTH);
+    auto banned = h.invoke("event", R"({"id":"10","value":"1"})");
+    CHECK(banned.status == PL_ERR_AUTH);
+    CHECK(banned.result.find("banned") != std::string::npos);
+}
+
+TEST_CASE("transport errors and 5xx are retried; unknown commands are permanent") {
+    auto sim = start_sim();
+    ModuleHarness h(module_path("jeedom"));
+    REQUIRE(h.create(config(sim, {{"timeout", "1s"}})).ok());
+    REQUIRE(h.start() == PL_OK);
+    sim.post("/hook", {{"fail_5xx", 1}});
+    CHECK(h.invoke("event", R"({"id":"10","value":"1"})").status == PL_ERR_RETRY);
+    CHECK(h.invoke("event", R"({"id":"10","value":"1"})").status == PL_OK);
+    sim.post("/hook", {{"down", true}});
+    CHECK(h.invoke("event", R"({"id":"10","value":"1"})").status == PL_ERR_RETRY);
+    CHECK(h.health().state == "unreachable");
+    sim.post("/hook", {{"down", false}});
+    CHECK(h.invoke("event", R"({"id":"10","value":"1"})").status == PL_OK);
+    CHECK(h.health().state == "ok");
+    sim.post("/hook", {{"slow", 2.0}});
+    CHECK(h.invoke("event", R"({"id":"10","value":"1"})").status == PL_ERR_RETRY); // timeout 1s
+    sim.post("/hook", {{"slow", 0}});
+    auto unknown = h.invoke("event", R"({"id":"999","value":"1"})");
+    CHECK(unknown.status == PL_ERR_PERMANENT);
+    CHECK(unknown.result.find("999") != std::string::npos);
+}
+
+TEST_CASE("plain HTTP API with the core key and with the Virtuel key") {
+    auto sim = start_sim();
+    {
+        ModuleHarness h(module_path("jeedom"));
+        REQUIRE(h.create(config(sim, {{"api", "http"}})).ok());
+        REQUIRE(h.start() == PL_OK);
+        CHECK(h.invoke("event", R"({"id":"10","value":"1"})").status == PL_OK);
+        CHECK(h.invoke("event", R"({"id":"999","value":"1"})").status == PL_ERR_PERMANENT);
+    }
+    {
+        ModuleHarness h(module_path("jeedom"));
+        REQUIRE(h.create(config(sim, {{"apikey", virtual_key}, {"plugin", "virtual"}})).ok());
+        REQUIRE(h.start() == PL_OK);
+        CHECK(h.invoke("event", R"({"id":"10","value":"0"})").status == PL_OK);
+        CHECK(h.invoke("exec", R"({"id":"11"})").status == PL_ERR_PERMANENT); // needs the core key
+    }
+    {
+        ModuleHarness h(module_path("jeedom"));
+        REQUIRE(h.create(config(sim, {{"apikey", core_key}, {"plugin", "virtual"}})).ok()); // core key, virtual mode
+        REQUIRE(h.start() == PL_OK);
+        CHECK(h.invoke("event", R"({"id":"10","value":"0"})").status == PL_ERR_AUTH);
+    }
+    auto reqs = sim.get("/requests");
+    CHECK(reqs[0]["query"]["type"] == "cmd");
+    CHECK(reqs[2]["query"]["plugin"] == "virtual");
+    auto history = sim.get("/state")["history"];
+    REQUIRE(history.size() == 2);
+    CHECK(history[1]["value"] == "0");
+}
+
+TEST_CASE("bad configs are refused at the key") {
+    ModuleHarness h(module_path("jeedom"));
+    auto bad = [&](nlohmann::json c, const std::string& key) {
+        nlohmann::json base{{"url", "http://127.0.0.1:1"}, {"apikey", "k"}};
+        base.update(c);
+        auto r = h.create(base.dump());
+        CHECK_FALSE(r.ok());
+        CHECK(r.error_key == key);
+    };
+    bad({{"url", "ftp://x"}}, "url");
+    bad({{"url", "http://x/?a=b"}}, "url");
+    bad({{"plugin", "zwave"}}, "plugin");
+    bad({{"api", "soap"}}, "api");
+    bad({{"timezone", "Mars/Base"}}, "timezone");
+    bad({{"auto_name", "random"}}, "auto_name");
+    bad({{"ca_file", "/nonexistent/ca.pem"}}, "ca_file");
+}
+
+TEST_CASE("auto mode creates the equipment and commands once, then updates them") {
+    auto sim = start_sim();
+    ModuleHarness h(module_path("jeedom"));
+    REQUIRE(h.create(config(sim, {{"return_to_zero", "90s"}})).ok());
+    REQUIRE(h.start() == PL_OK);
+    REQUIRE(h.deliver(motion(State::start)).status == PL_OK);
+    auto alarm = cmd_by_name(sim, "Chan 1 regionEntrance Region 1 human");
+    REQUIRE(alarm.is_object());
+    CHECK(alarm["value"] == "1");
+    CHECK(alarm["datetime"] == "2024-07-01 12:00:00");
+    CHECK(alarm["subType"] == "binary");
+    CHECK(alarm["configuration"]["repeatEventManagement"] == "always");
+    CHECK(alarm["configuration"]["returnStateTime"] == "2"); // 90 s, rounded up to minutes
+    auto last = cmd_by_name(sim, "Last alarm");
+    REQUIRE(last.is_object());
+    CHECK(last["value"] == "2024-07-01 12:00:00");
+    REQUIRE(h.deliver(motion(State::stop, 1719835260)).status == PL_OK);
+    CHECK(cmd_by_name(sim, "Chan 1 regionEntrance Region 1 human")["value"] == "0");
+    REQUIRE(h.deliver(motion(State::start, 1719835320)).status == PL_OK);
+    CHECK(count_method(sim, "eqLogic::save") == 1);
+    CHECK(count_method(sim, "cmd::save") == 2);
+    CHECK(count_method(sim, "eqLogic::byType") == 1);
+    // The equipment is a Virtuel found by its logicalId.
+    bool found = false;
+    const auto state = sim.get("/state");
+    for (const auto& eq : state["eqLogics"])
+        if (eq["logicalId"] == "passerelle::cam_garage") found = eq["eqType_name"] == "virtual";
+    CHECK(found);
+    // Heartbeat from the source's device (health) events.
+    Event device;
+    device.source = "cam_garage";
+    device.type = "device";
+    device.code = "connected";
+    device.state = State::start;
+    device.time_ns = 1719835400LL * 1'000'000'000;
+    REQUIRE(h.deliver(device).status == PL_OK);
+    CHECK(cmd_by_name(sim, "Heartbeat")["value"] == "1");
+    device.code = "unreachable";
+    device.state = State::stop;
+    REQUIRE(h.deliver(device).status == PL_OK);
+    CHECK(cmd_by_name(sim, "Heartbeat")["value"] == "0");
+    CHECK(h.counter("auto_commands_created") == 3);
+}
+
+TEST_CASE("auto mode reuses its commands after a restart, cached or looked up") {
+    auto sim = start_sim();
+    std::filesystem::path saved;
+    {
+        ModuleHarness h(module_path("jeedom"));
+        REQUIRE(h.create(config(sim)).ok());
+        REQUIRE(h.start() == PL_OK);
+        REQUIRE(h.deliver(motion(State::start)).status == PL_OK);
+        h.destroy();
+        REQUIRE(std::filesystem::exists(h.state_dir() / "jeedom-auto.json"));
+        saved = std::filesystem::temp_directory_path() / ("jeedom-auto-" + std::to_string(::getpid()) + ".json");
+        std::filesystem::copy_file(h.state_dir() / "jeedom-auto.json", saved,
+                                   std::filesystem::copy_options::overwrite_existing);
+    }
+    const size_t cmds_before = sim.get("/state")["cmds"].size();
+    sim.post("/requests/clear", {});
+    {
+        // Same state dir content (the daemon restarted): no lookup at all.
+        ModuleHarness h(module_path("jeedom"));
+        std::filesystem::copy_file(saved, h.state_dir() / "jeedom-auto.json");
+        REQUIRE(h.create(config(sim)).ok());
+        REQUIRE(h.start() == PL_OK);
+        REQUIRE(h.deliver(motion(State::stop)).status == PL_OK);
+        CHECK(sim.get("/requests").size() == 1);
+        CHECK(count_method(sim, "cmd::event") == 1);
+    }
+    sim.post("/requests/clear", {});
+    {
+        // State lost: found again by logicalId, nothing created.
+        ModuleHarness h(module_path("jeedom"));
+        REQUIRE(h.create(config(sim)).ok());
+        REQUIRE(h.start() == PL_OK);
+        REQUIRE(h.deliver(motion(State::start)).status == PL_OK);
+        CHECK(count_method(sim, "eqLogic::byType") == 1);
+        CHECK(count_method(sim, "cmd::byEqLogicId") == 1);
+        CHECK(count_method(sim, "eqLogic::save") == 0);
+        CHECK(count_method(sim, "cmd::save") == 0);
+    }
+    CHECK(sim.get("/state")["cmds"].size() == cmds_before);
+    std::filesystem::remove(saved);
+}
+
+TEST_CASE("auto mode: a deleted command is re-resolved once; the user's commands are never deleted") {
+    auto sim = start_sim();
+    ModuleHarness h(module_path("jeedom"));
+    REQUIRE(h.create(config(sim)).ok());
+    REQUIRE(h.start() == PL_OK);
+    REQUIRE(h.deliver(motion(State::start)).status == PL_OK);
+    auto alarm = cmd_by_name(sim, "Chan 1 regionEntrance Region 1 human");
+    REQUIRE(alarm.is_object());
+    // The user adds a command of their own to passerelle's equipment, and deletes ours.
+    sim.post("/seed", {{"cmds", {{{"eqLogic_id", alarm["eqLogic_id"]}, {"name", "Mon scénario"}, {"type", "info"},
+                                  {"subType", "string"}}}}});
+    sim.post("/delete", {{"cmd", alarm["id"]}});
+    sim.post("/requests/clear", {});
+    auto r = h.deliver(motion(State::stop));
+    REQUIRE(r.status == PL_OK);
+    CHECK(count_method(sim, "cmd::save") == 1); // recreated once
+    auto again = cmd_by_name(sim, "Chan 1 regionEntrance Region 1 human");
+    REQUIRE(again.is_object());
+    CHECK(again["id"] != alarm["id"]);
+    CHECK(again["value"] == "0");
+    CHECK(cmd_by_name(sim, "Mon scénario").is_object());
+    CHECK(h.counter("auto_re_resolved") == 1);
+    // Still unknown after re-resolving: permanent, naming the command.
+    sim.post("/hook", {{"event_error", 701}});
+    auto gone = h.deliver(motion(State::start));
+    CHECK(gone.status == PL_ERR_PERMANENT);
+    CHECK(gone.result.find("Chan 1 regionEntrance Region 1 human") != std::string::npos);
+    sim.post("/hook", {{"event_error", 0}});
+    // The equipment deleted as a whole: re-created.
+    sim.post("/delete", {{"eqLogic", again["eqLogic_id"]}});
+    REQUIRE(h.deliver(motion(State::start)).status == PL_OK);
+    CHECK(cmd_by_name(sim, "Chan 1 regionEntrance Region 1 human")["value"] == "1");
+}

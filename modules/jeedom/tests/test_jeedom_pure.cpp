@@ -1,0 +1,181 @@
+// The pure parts of the jeedom module: JSON-RPC bodies and replies, the plain
+// API, HTTP failures, auto mode names and its cache.
+#include "auto_mapping.hpp"
+#include "auto_naming.hpp"
+#include "http_verdict.hpp"
+#include "jsonrpc.hpp"
+#include "plain_api.hpp"
+#include "query.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+using namespace passerelle::jeedom;
+using passerelle::Event;
+using passerelle::State;
+using passerelle::homeauto::Outcome;
+
+TEST_CASE("JSON-RPC request carries method, id, params and the key") {
+    auto body = nlohmann::json::parse(build_request(7, "cmd::event", {{"id", "12"}, {"value", 1}}, "k3y"));
+    CHECK(body["jsonrpc"] == "2.0");
+    CHECK(body["id"] == 7);
+    CHECK(body["method"] == "cmd::event");
+    CHECK(body["params"]["apikey"] == "k3y");
+    CHECK(body["params"]["id"] == "12");
+    CHECK_FALSE(body["params"].contains("plugin"));
+    auto with_plugin = nlohmann::json::parse(build_request(1, "x", nullptr, "k", "virtual"));
+    CHECK(with_plugin["params"]["plugin"] == "virtual");
+    // Invalid UTF-8 in a value never throws: it is replaced.
+    CHECK_NOTHROW(build_request(1, "message::add", {{"message", std::string("caf\xe9")}}, "k"));
+}
+
+TEST_CASE("JSON-RPC replies are classified by code, never by message") {
+    auto ok = classify_reply(R"({"jsonrpc":"2.0","id":1,"result":"ok"})", "cmd::event");
+    CHECK(ok.verdict.outcome == Outcome::ok);
+    CHECK(ok.result == "ok");
+    const std::string same_message = "Vous n'êtes pas autorisé à effectuer cette action";
+    struct Case {
+        std::string code;
+        Outcome outcome;
+    };
+    for (const Case& c : {Case{"1", Outcome::auth}, Case{"2", Outcome::auth}, Case{"\"2\"", Outcome::auth},
+                          Case{"602", Outcome::stale}, Case{"701", Outcome::stale}, Case{"702", Outcome::stale},
+                          Case{"500", Outcome::permanent}, Case{"-32000", Outcome::permanent},
+                          Case{"-32601", Outcome::permanent}, Case{"3", Outcome::permanent}}) {
+        auto r = classify_reply(R"({"jsonrpc":"2.0","id":1,"error":{"code":)" + c.code + R"(,"message":")" +
+                                    same_message + R"("}})",
+                                "cmd::event");
+        INFO(c.code);
+        CHECK(r.verdict.outcome == c.outcome);
+        CHECK(r.verdict.message.find("cmd::event") != std::string::npos);
+    }
+    // A "not authorized" message with a stale code is still stale.
+    auto stale = classify_reply(R"({"error":{"code":701,"message":"not authorized"}})", "cmd::event");
+    CHECK(stale.verdict.outcome == Outcome::stale);
+    CHECK(stale.verdict.code == 701);
+    CHECK(classify_reply(R"({"error":"Erreur"})", "m").verdict.outcome == Outcome::permanent);
+}
+
+TEST_CASE("a body that is not JSON-RPC is retried") {
+    for (std::string body : {std::string(""), std::string("<html>PHP Warning</html>"), std::string("[1,2]"),
+                             std::string("{\"jsonrpc\":\"2.0\"}"), std::string("{\"result\":"),
+                             std::string(1 << 20, '{'), std::string("\xff\xfe\x00garbage", 10)}) {
+        auto r = classify_reply(body, "cmd::event");
+        CHECK(r.verdict.outcome == Outcome::retry);
+        CHECK(r.verdict.message.size() < 300);
+    }
+}
+
+TEST_CASE("plain API targets and replies") {
+    CHECK(plain_event_target("a b&c", false, "12", "1") == "/core/api/jeeApi.php?apikey=a%20b%26c&type=cmd&id=12&value=1");
+    CHECK(plain_event_target("k", true, "12", "é") ==
+          "/core/api/jeeApi.php?apikey=k&plugin=virtual&type=event&id=12&value=%C3%A9");
+    CHECK(classify_plain_reply("").outcome == Outcome::ok);
+    CHECK(classify_plain_reply("1").outcome == Outcome::ok);
+    CHECK(classify_plain_reply("Vous n'êtes pas autorisé à effectuer cette action").outcome == Outcome::auth);
+    CHECK(classify_plain_reply("You are not authorized to perform this action").outcome == Outcome::auth);
+    CHECK(classify_plain_reply("Aucune commande correspondant à l'ID : 99").outcome == Outcome::stale);
+    CHECK(classify_plain_reply(std::string(100000, 'x')).outcome == Outcome::ok);
+}
+
+TEST_CASE("HTTP failures: transport and 5xx retried, 401/403 auth, other 4xx permanent") {
+    passerelle::http::Response r;
+    r.error = passerelle::http::ErrorKind::transport;
+    r.message = "connection refused";
+    CHECK(passerelle::homeauto::classify_http_failure(r, "Jeedom").outcome == Outcome::retry);
+    r.error = passerelle::http::ErrorKind::http_status;
+    r.status = 503;
+    r.retry_after = std::chrono::milliseconds(3000);
+    auto v = passerelle::homeauto::classify_http_failure(r, "Jeedom");
+    CHECK(v.outcome == Outcome::retry);
+    CHECK(v.retry_after_ms == 3000);
+    r.status = 403;
+    CHECK(passerelle::homeauto::classify_http_failure(r, "Jeedom").outcome == Outcome::auth);
+    r.status = 400;
+    CHECK(passerelle::homeauto::classify_http_failure(r, "Jeedom").outcome == Outcome::permanent);
+    r.error = passerelle::http::ErrorKind::tls_verify;
+    CHECK(passerelle::homeauto::classify_http_failure(r, "Jeedom").outcome == Outcome::auth);
+}
+
+TEST_CASE("secrets are masked raw and percent-encoded") {
+    using passerelle::homeauto::mask_secret;
+    CHECK(mask_secret("GET /x?apikey=s3cr%2Bt&k=s3cr+t", "s3cr+t") == "GET /x?apikey=***&k=***");
+    CHECK(mask_secret("nothing here", "") == "nothing here");
+    CHECK(mask_secret("aaaa", "aa") == "******");
+}
+
+TEST_CASE("auto mode names follow the Hikvision Event plugin") {
+    Event e;
+    e.type = "region_entrance";
+    e.code = "regionEntrance";
+    e.channel = 1;
+    e.state = State::start;
+    e.attrs["region"] = "1";
+    e.attrs["target"] = "human";
+    auto spec = alarm_command(e, NameBy::code);
+    CHECK(spec.name == "Chan 1 regionEntrance Region 1 human");
+    CHECK(spec.sub_type == "binary");
+    CHECK(alarm_command(e, NameBy::type).name == "Chan 1 region_entrance Region 1 human");
+    CHECK(alarm_command(e, NameBy::type).logical_id != spec.logical_id);
+    Event bare;
+    bare.type = "motion";
+    bare.code = "VideoMotion";
+    CHECK(alarm_command(bare, NameBy::code).name == "VideoMotion");
+    bare.channel = 3;
+    CHECK(alarm_command(bare, NameBy::code).name == "Chan 3 VideoMotion");
+    // Same name parts, different fields: different logicalIds.
+    Event a = bare, b = bare;
+    a.attrs["region"] = "1";
+    b.attrs["target"] = "1";
+    CHECK(alarm_command(a, NameBy::code).logical_id != alarm_command(b, NameBy::code).logical_id);
+    CHECK(alarm_value(State::start) == 1);
+    CHECK(alarm_value(State::pulse) == 1);
+    CHECK(alarm_value(State::stop) == 0);
+    CHECK(equipment_logical_id("cam_garage") == "passerelle::cam_garage");
+    CHECK(heartbeat_command().name == "Heartbeat");
+    CHECK(last_alarm_command().name == "Last alarm");
+}
+
+TEST_CASE("names are cleaned and capped on a character boundary") {
+    CHECK(sanitize_name("a#b\"c'd\x01") == "a b c d");
+    const std::string long_name = std::string(126, 'x') + "é" + "tail";
+    const std::string cut = sanitize_name(long_name);
+    CHECK(cut.size() <= 127);
+    CHECK(cut == std::string(126, 'x'));
+    CHECK(sanitize_name("\xff\xfe") == "\xEF\xBF\xBD\xEF\xBF\xBD");
+}
+
+TEST_CASE("auto mapping survives a save/load and ignores foreign or broken files") {
+    const auto dir = std::filesystem::temp_directory_path() / ("jeedom-map-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    const auto file = dir / "map.json";
+    {
+        AutoMapping m(file, "http://jeedom");
+        m.set_equipment("cam", 12);
+        m.set_command("cam", "alarm:1:VideoMotion::", 40);
+        m.set_commands_listed("cam");
+        std::string err;
+        REQUIRE(m.save(err));
+    }
+    AutoMapping again(file, "http://jeedom");
+    again.load();
+    CHECK(again.equipment("cam") == 12);
+    CHECK(again.command("cam", "alarm:1:VideoMotion::") == 40);
+    CHECK_FALSE(again.commands_listed("cam")); // a restart lists commands again before creating any
+    again.forget("cam");
+    CHECK_FALSE(again.equipment("cam"));
+    AutoMapping other_box(file, "http://elsewhere");
+    other_box.load();
+    CHECK(other_box.size() == 0);
+    std::ofstream(file) << "{\"url\":\"http://jeedom\",\"equipments\":{\"x\":{\"id\":\"bad\"},\"y\":7}}";
+    AutoMapping broken(file, "http://jeedom");
+    broken.load();
+    CHECK(broken.size() == 0);
+    std::ofstream(file) << "garbage";
+    broken.load();
+    CHECK(broken.size() == 0);
+    std::filesystem::remove_all(dir);
+}
