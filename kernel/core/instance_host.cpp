@@ -61,6 +61,7 @@ InstanceHost::InstanceHost(std::shared_ptr<ModuleLibrary> library, InstanceConfi
     api_.timer_start = &InstanceHost::api_timer_start;
     api_.timer_cancel = &InstanceHost::api_timer_cancel;
     api_.state_dir = instance_state_dir_.c_str();
+    api_.invoke = &InstanceHost::api_invoke;
     health_.since_ns = now_ns();
 }
 
@@ -238,6 +239,24 @@ uint64_t InstanceHost::api_timer_start(void* ctx, int64_t delay_ms, pl_timer_fn 
 void InstanceHost::api_timer_cancel(void* ctx, uint64_t id) {
     auto* self = static_cast<InstanceHost*>(ctx);
     if (self->services_.timers) self->services_.timers->cancel(id);
+}
+
+void InstanceHost::api_invoke(void* ctx, pl_str instance, pl_str action, pl_str params, pl_completion_fn done,
+                              void* done_ctx) {
+    auto* self = static_cast<InstanceHost*>(ctx);
+    auto finish = [done, done_ctx](int32_t status, const std::string& result) {
+        done(done_ctx, status, pl_str{result.data(), result.size()});
+    };
+    if (!self->services_.invoke_action) {
+        finish(PL_ERR_INTERNAL, "this daemon does not let modules run actions");
+        return;
+    }
+    std::string target(instance.data ? std::string(instance.data, instance.size) : std::string());
+    std::string name(action.data ? std::string(action.data, action.size) : std::string());
+    std::string params_json(params.data ? std::string(params.data, params.size) : std::string("{}"));
+    self->logger_->debug("runs action {} of instance {}", name, target);
+    self->services_.invoke_action(target, name, std::move(params_json),
+                                  [finish](int32_t status, std::string result) { finish(status, result); });
 }
 
 } // namespace passerelle::kernel

@@ -27,6 +27,11 @@ struct HostServices {
     std::function<void(std::shared_ptr<Event>)> publish; // into the bus
     TimerService* timers = nullptr;
     std::string state_dir; // the daemon's; each instance gets <state_dir>/instances/<name>
+    // Runs an action of any instance (the control API's path); for modules
+    // that take commands from outside (MQTT, Jeedom listen).
+    std::function<void(const std::string& instance, const std::string& action, std::string params_json,
+                       std::function<void(int32_t, std::string)> done)>
+        invoke_action;
 };
 
 struct InstanceHealth {
@@ -77,6 +82,8 @@ private:
     static void api_count(void* ctx, pl_str name, int64_t delta);
     static uint64_t api_timer_start(void* ctx, int64_t delay_ms, pl_timer_fn fn, void* timer_ctx);
     static void api_timer_cancel(void* ctx, uint64_t id);
+    static void api_invoke(void* ctx, pl_str instance, pl_str action, pl_str params, pl_completion_fn done,
+                           void* done_ctx);
 
     void log(int level, std::string_view message);
 

@@ -247,3 +247,67 @@ class BadInput(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
+
+
+RELAY_CONFIG = """
+[daemon]
+state_dir = "@DIR@/state"
+modules = ["{lib}", "{test_modules}"]
+
+[daemon.api]
+listen = "127.0.0.1:@PORT@"
+
+[instance.demo]
+module = "demo"
+interval = "1h"
+
+[instance.relay]
+module = "relay"
+
+[instance.events]
+module = "filelog"
+path = "@DIR@/events.log"
+
+[[route]]
+when = {{ source = "demo" }}
+to = "events"
+"""
+
+
+@unittest.skipUnless(os.environ.get("PASSERELLE_TEST_MODULES"), "needs the relay test module")
+class ModuleRunsAnotherInstancesAction(unittest.TestCase):
+    """ABI 1.1 host invoke: what MQTT commands and Jeedom listen mode use."""
+
+    def setUp(self):
+        lib = os.path.join(os.path.dirname(os.path.dirname(os.environ["PASSERELLE_BIN"])), "lib", "passerelle")
+        self.d = Daemon(RELAY_CONFIG.format(lib=lib, test_modules=os.environ["PASSERELLE_TEST_MODULES"])).start()
+
+    def tearDown(self):
+        self.d.kill()
+
+    def forward(self, instance, action, params):
+        status, body = self.d.request("POST", "/api/v1/instances/relay/actions/forward",
+                                      body={"instance": instance, "action": action, "params": json.dumps(params)})
+        self.assertEqual(status, 200, body)
+        return json.loads(body)
+
+    def test_the_target_action_runs_and_its_result_comes_back(self):
+        answer = self.forward("demo", "emit", {"type": "doorbell", "state": "pulse", "who": "relay"})
+        self.assertEqual(answer["status"], 0, answer)
+        self.assertEqual(json.loads(answer["result"]), {"published": True})
+        events = wait_until(lambda: [e for e in read_jsonl(self.d.path("events.log"))
+                                     if e["type"] == "doorbell" and e["attrs"].get("who") == "relay"])
+        self.assertTrue(events, self.d.log())
+
+    def test_unknown_instance_and_action_are_reported_to_the_module(self):
+        answer = self.forward("nosuch", "emit", {})
+        self.assertNotEqual(answer["status"], 0)
+        self.assertIn("no instance named 'nosuch'", answer["result"])
+        answer = self.forward("demo", "nosuch", {})
+        self.assertNotEqual(answer["status"], 0)
+        self.assertIn("has no action 'nosuch'", answer["result"])
+
+    def test_a_bad_param_of_the_target_comes_back_as_its_error(self):
+        answer = self.forward("demo", "emit", {"type": "Bad Type!"})
+        self.assertNotEqual(answer["status"], 0)
+        self.assertIn("type", answer["result"])

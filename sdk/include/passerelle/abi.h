@@ -23,7 +23,7 @@ extern "C" {
 #endif
 
 #define PL_ABI_MAJOR 1
-#define PL_ABI_MINOR 0
+#define PL_ABI_MINOR 1
 #define PL_ENTRY_SYMBOL "passerelle_module_v1"
 
 #if defined(_WIN32)
@@ -151,6 +151,11 @@ typedef struct pl_host_api {
     void (*timer_cancel)(void* host_ctx, uint64_t timer_id);
     /* Directory this instance may write state into (created by the host). NUL-terminated. */
     const char* state_dir;
+    /* Since ABI 1.1 (check struct_size): run an action of another instance of
+     * this daemon, exactly as the control API would (e.g. a command received
+     * from MQTT or Jeedom). `done` is called exactly once, from any thread. */
+    void (*invoke)(void* host_ctx, pl_str instance, pl_str action, pl_str params_json, pl_completion_fn done,
+                   void* done_ctx);
 } pl_host_api;
 
 typedef struct pl_instance pl_instance; /* opaque, owned by the module */

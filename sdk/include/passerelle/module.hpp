@@ -30,6 +30,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstddef>
 #include <cstring>
 #include <deque>
 #include <functional>
@@ -337,7 +338,27 @@ public:
     std::string state_dir() const { return api_->state_dir ? api_->state_dir : ""; }
     const pl_host_api* api() const { return api_; }
 
+    // Runs an action of another instance, as the control API would (ABI 1.1).
+    // `done(status, result)` is called exactly once, from any thread: post it
+    // back to your executor. A daemon older than ABI 1.1 answers PL_ERR_INTERNAL.
+    using InvokeDone = std::function<void(int32_t status, std::string result)>;
+    void invoke(std::string_view instance, std::string_view action, std::string_view params_json,
+                InvokeDone done) const {
+        if (api_->struct_size < offsetof(pl_host_api, invoke) + sizeof(api_->invoke) || !api_->invoke) {
+            done(PL_ERR_INTERNAL, "this daemon cannot run actions for a module (module ABI 1.1 needed)");
+            return;
+        }
+        auto* ctx = new InvokeDone(std::move(done));
+        api_->invoke(api_->host_ctx, to_pl(instance), to_pl(action), to_pl(params_json.empty() ? "{}" : params_json),
+                     &Host::invoke_completed, ctx);
+    }
+
 private:
+    static void invoke_completed(void* ctx, int32_t status, pl_str result) {
+        std::unique_ptr<InvokeDone> done(static_cast<InvokeDone*>(ctx));
+        (*done)(status, result.data ? std::string(result.data, result.size) : std::string());
+    }
+
     const pl_host_api* api_;
 };
 
