@@ -12,6 +12,7 @@
 #include "auto_mapping.hpp"
 #include "auto_naming.hpp"
 #include "jsonrpc.hpp"
+#include "listener.hpp"
 #include "plain_api.hpp"
 #include "verdict.hpp"
 
@@ -87,6 +88,11 @@ public:
             "Auto mode: Jeedom puts alarm commands back to 0 after this long (whole minutes; 0 = never)"),
         key("auto_name", PL_KEY_STRING, "code",
             "Auto mode: name commands after the vendor code (code, like the Hikvision Event plugin) or the type"),
+        key("listen", PL_KEY_STRING_LIST, nullptr,
+            "Listen mode: ids of Jeedom info commands whose changes are published as events (type command), "
+            "\"*\" for every command; empty = off. Long-polls event::changes with the core key"),
+        key("listen_poll", PL_KEY_DURATION, "30s",
+            "Listen mode: how long one event::changes call waits in Jeedom for a change (1s to 10min)"),
     };
 
     static constexpr pl_action_decl actions[] = {
@@ -135,6 +141,17 @@ public:
         if (by == "type") name_by_ = NameBy::type;
         else if (by != "code") throw ConfigError("auto_name", "must be \"code\" or \"type\"");
 
+        listen_.filter = ListenFilter::from(c.list("listen"));
+        if (!listen_.filter.empty() && virtual_)
+            throw ConfigError("listen", "needs Jeedom's core API key (this instance has plugin = \"virtual\")");
+        const auto poll = c.duration("listen_poll");
+        if (poll < std::chrono::seconds(1) || poll > std::chrono::minutes(10))
+            throw ConfigError("listen_poll", "must be between 1s and 10min");
+        listen_.long_poll = std::chrono::seconds((poll.count() + 999) / 1000); // Jeedom counts in seconds
+        listen_.timeout = timeout;
+        listen_.endpoint = endpoint_;
+        listen_.apikey = apikey_;
+
         options_.verify_tls = c.boolean("verify_tls");
         options_.ca_file = c.string("ca_file", "");
         options_.timeouts.connect = std::min(timeout, std::chrono::milliseconds(10'000));
@@ -158,10 +175,18 @@ public:
                                base_);
         mapping_.load();
         set_health("ok", "ready to deliver to " + base_);
+        if (!listen_.filter.empty()) {
+            listener_ = std::make_unique<Listener>(*this, *http_, listen_, [this](const std::string& state,
+                                                                                 const std::string& detail) {
+                set_health(state, detail);
+            });
+            listener_->start();
+        }
     }
 
     void on_stop() override {
         running_ = false;
+        listener_.reset(); // before the client: no callback of it runs after this
         http_.reset(); // cancels what is in flight: unanswered replies go back to the outbox
     }
 
@@ -486,6 +511,8 @@ private:
     NameBy name_by_ = NameBy::code;
     http::ClientOptions options_;
     std::unique_ptr<http::HttpClient> http_;
+    ListenSettings listen_;
+    std::unique_ptr<Listener> listener_;
     AutoMapping mapping_;
     uint64_t next_id_ = 0;
     bool running_ = false;
