@@ -1,7 +1,5 @@
 #include "eedomus_api.hpp"
 
-#include "query.hpp"
-
 #include <passerelle/http/url.hpp>
 #include <passerelle/utf8.hpp>
 
@@ -10,7 +8,7 @@
 
 namespace passerelle::eedomus {
 
-using homeauto::url_encode;
+using http::url_encode;
 
 std::optional<Api> make_api(std::string_view url, std::string user, std::string secret, std::string& error) {
     std::string base(url);
@@ -85,14 +83,14 @@ ApiReply classify_reply(std::string_view raw, std::string_view what) {
     const std::string text = is_valid_utf8(raw) ? std::string(raw) : latin1_to_utf8(raw);
     nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
     if (j.is_discarded() || !j.is_object() || !j.contains("success")) {
-        v.outcome = Outcome::retry;
+        v.kind = Verdict::retry;
         v.message = "eeDomus " + std::string(what) + ": the reply is not eeDomus JSON (" + one_line(text, 100) + ")";
         return out;
     }
     const auto success = loose_int(j["success"]);
     const nlohmann::json body = j.contains("body") ? j["body"] : nlohmann::json();
     if (success && *success == 1) {
-        v.outcome = Outcome::ok;
+        v.kind = Verdict::ok;
         out.body = body;
         return out;
     }
@@ -104,17 +102,17 @@ ApiReply classify_reply(std::string_view raw, std::string_view what) {
     } else if (body.is_string()) {
         msg = body.get<std::string>();
     }
-    v.code = code;
+    out.code = code;
     std::string lower = msg;
     std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
     // eeDomus documents no stable table of codes: the credentials and the
     // peripheral are recognized by what the message is about.
     if (contains_any(lower, {"api_user", "api_secret", "authent", "identifi", "unauthorized", "not allowed",
                              "non autoris", "interdit", "forbidden", "credential"})) {
-        v.outcome = Outcome::auth;
+        v.kind = Verdict::pause;
         v.message = "eeDomus refused api_user/api_secret (error " + std::to_string(code) + ": " + one_line(msg) + ")";
     } else {
-        v.outcome = Outcome::permanent;
+        v.kind = Verdict::give_up;
         v.message = "eeDomus " + std::string(what) + " error " + std::to_string(code) + ": " + one_line(msg);
     }
     return out;

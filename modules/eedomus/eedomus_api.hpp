@@ -7,7 +7,7 @@
 // numbers or strings, and the body may be Latin-1 (converted to UTF-8 here).
 #pragma once
 
-#include "outcome.hpp"
+#include <passerelle/http/verdict.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -17,8 +17,7 @@
 
 namespace passerelle::eedomus {
 
-using homeauto::Outcome;
-using homeauto::Verdict;
+using http::Verdict;
 
 struct Api {
     std::string base; // "http://192.168.1.20" (no trailing slash)
@@ -36,8 +35,11 @@ std::string set_url(const Api& api, std::string_view periph_id, std::string_view
 // .../get?action=periph.caract&periph_id=&api_user=&api_secret=
 std::string get_url(const Api& api, std::string_view periph_id);
 
+// eeDomus has no "stale" case of its own: an unknown periph is a give_up, a
+// refused api_user/api_secret a pause, a body that is not eeDomus JSON a retry.
 struct ApiReply {
     Verdict verdict;
+    int64_t code = 0;    // the box's error_code when it gave one
     nlohmann::json body; // "body" (UTF-8) on success
 };
 

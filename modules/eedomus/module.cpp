@@ -6,11 +6,11 @@
 // fail(PL_ERR_PERMANENT). The api_secret travels in the URL, so every message
 // that leaves this module goes through mask() first.
 #include "eedomus_api.hpp"
-#include "http_verdict.hpp"
-#include "local_time.hpp"
-#include "query.hpp"
 
 #include <passerelle/http/client.hpp>
+#include <passerelle/http/secret_mask.hpp>
+#include <passerelle/http/verdict.hpp>
+#include <passerelle/local_time.hpp>
 #include <passerelle/io_executor.hpp>
 #include <passerelle/module.hpp>
 
@@ -21,8 +21,7 @@ namespace {
 using passerelle::ConfigError;
 using passerelle::Reply;
 using passerelle::key;
-using passerelle::homeauto::Outcome;
-using passerelle::homeauto::Verdict;
+using passerelle::http::Verdict;
 namespace http = passerelle::http;
 namespace ee = passerelle::eedomus;
 
@@ -66,7 +65,7 @@ public:
         if (api_.secret.empty()) throw ConfigError("api_secret", "is empty");
         const auto timeout = c.duration("timeout");
         if (timeout.count() <= 0) throw ConfigError("timeout", "must be more than 0");
-        auto tz = passerelle::homeauto::TimeZone::load(c.string("timezone"), error);
+        auto tz = passerelle::TimeZone::load(c.string("timezone"), error);
         if (!tz) throw ConfigError("timezone", error);
         tz_ = *tz;
         options_.verify_tls = c.boolean("verify_tls");
@@ -100,7 +99,7 @@ public:
 private:
     boost::asio::io_context& io() { return static_cast<passerelle::IoExecutor&>(executor()).io(); }
 
-    std::string mask(std::string text) const { return passerelle::homeauto::mask_secret(std::move(text), api_.secret); }
+    std::string mask(std::string text) const { return passerelle::http::mask_secret(std::move(text), api_.secret); }
 
     void do_set(passerelle::Call& call) {
         const std::string periph = call.params.string("periph_id");
@@ -133,15 +132,18 @@ private:
     }
 
     void send(std::string url, std::string what, std::function<void(const ee::ApiReply&)> done) {
-        if (!http_) return done(ee::ApiReply{Verdict{Outcome::retry, "eedomus instance is stopping"}, {}});
+        if (!http_) return done(ee::ApiReply{Verdict{Verdict::retry, "eedomus instance is stopping"}, 0, {}});
         http::Request req;
         req.url = std::move(url);
         http_->request(std::move(req), [this, what = std::move(what), done = std::move(done)](http::Response r) {
             ee::ApiReply out;
             if (!r.ok()) {
-                out.verdict = passerelle::homeauto::classify_http_failure(r, "eeDomus");
-                if (r.error == http::ErrorKind::http_status && r.status == 404) {
-                    out.verdict.outcome = Outcome::auth; // a wrong url: nothing will work until it is fixed
+                out.verdict = http::classify(r, "eeDomus");
+                if (out.verdict.is(Verdict::ok)) {
+                    // A 2xx too large to read: the box did something, but what it said is lost.
+                    out.verdict = {Verdict::give_up, "eeDomus: " + http::describe(r)};
+                } else if (r.error == http::ErrorKind::http_status && r.status == 404) {
+                    out.verdict.kind = Verdict::pause; // a wrong url: nothing will work until it is fixed
                     out.verdict.message = "eeDomus answers HTTP 404: is url the box (http://BOX_IP) or "
                                           "https://api.eedomus.com?";
                 }
@@ -154,22 +156,16 @@ private:
     }
 
     void finish(const Reply& reply, const Verdict& v, const nlohmann::json& ok) {
-        switch (v.outcome) {
-        case Outcome::ok:
+        switch (v.kind) {
+        case Verdict::ok:
             set_health("ok", "delivering to " + api_.base);
             host().count("values_set");
-            return reply.ok(ok);
-        case Outcome::auth:
-            set_health("auth_failed", v.message);
-            return reply.fail(PL_ERR_AUTH, v.message);
-        case Outcome::stale:
-        case Outcome::permanent:
-            host().warn(v.message + "; dropped");
-            return reply.fail(PL_ERR_PERMANENT, v.message);
-        case Outcome::retry:
-            set_health("unreachable", v.message);
-            return reply.retry(v.message, v.retry_after_ms);
+            break;
+        case Verdict::pause: set_health("auth_failed", v.message); break;
+        case Verdict::give_up: host().warn(v.message + "; dropped"); break;
+        case Verdict::retry: set_health("unreachable", v.message); break;
         }
+        http::answer(reply, v, ok);
     }
 
     void set_health(const std::string& state, const std::string& detail) {
@@ -180,7 +176,7 @@ private:
     }
 
     ee::Api api_;
-    passerelle::homeauto::TimeZone tz_;
+    passerelle::TimeZone tz_;
     http::ClientOptions options_;
     std::unique_ptr<http::HttpClient> http_;
     std::string health_state_, health_detail_;

@@ -13,15 +13,18 @@ std::string build_request(uint64_t id, std::string_view method, const nlohmann::
     return body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-Outcome outcome_of_code(int64_t code) {
+Verdict verdict_of_code(int64_t code) {
+    Verdict v;
     switch (code) {
     case 1:
-    case 2: return Outcome::auth;
+    case 2: v = verdict(http::Verdict::pause); break;
     case 602:
     case 701:
-    case 702: return Outcome::stale;
-    default: return Outcome::permanent;
+    case 702: v = stale_verdict({}); break;
+    default: v = verdict(http::Verdict::give_up); break;
     }
+    v.code = code;
+    return v;
 }
 
 namespace {
@@ -38,7 +41,7 @@ RpcReply classify_reply(std::string_view body, std::string_view method) {
     Verdict& v = out.verdict;
     nlohmann::json j = nlohmann::json::parse(body, nullptr, false);
     if (j.is_discarded() || !j.is_object()) {
-        v.outcome = Outcome::retry;
+        v.kind = http::Verdict::retry;
         v.message = "Jeedom " + std::string(method) + ": the reply is not JSON-RPC (" + snippet(body) + ")";
         return out;
     }
@@ -62,19 +65,18 @@ RpcReply classify_reply(std::string_view body, std::string_view method) {
         } else if (err->is_string()) {
             text = err->get<std::string>();
         }
-        v.code = code;
-        v.outcome = outcome_of_code(code);
+        v = verdict_of_code(code);
         v.message = "Jeedom " + std::string(method) + " error " + std::to_string(code) + ": " + snippet(text);
         if (code == 1 || code == 2) v.message += " (check apikey and plugin)";
         return out;
     }
     auto res = j.find("result");
     if (res == j.end()) {
-        v.outcome = Outcome::retry;
+        v.kind = http::Verdict::retry;
         v.message = "Jeedom " + std::string(method) + ": the reply has neither result nor error";
         return out;
     }
-    v.outcome = Outcome::ok;
+    v.kind = http::Verdict::ok;
     out.result = std::move(*res);
     return out;
 }

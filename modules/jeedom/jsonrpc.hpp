@@ -2,14 +2,14 @@
 // the classification of replies. Jeedom always answers HTTP 200; errors carry
 // a positive code and a French message, so replies are classified by code,
 // never by message:
-//   1 missing key / bad request, 2 wrong key      -> auth (pause the sink)
-//   602 unknown equipment, 701/702 unknown command -> stale (re-resolve a mapping)
-//   500 unknown method, -32000 uncoded, the rest   -> permanent
+//   1 missing key / bad request, 2 wrong key      -> pause the sink (auth)
+//   602 unknown equipment, 701/702 unknown command -> stale (re-resolve a mapping, then give up)
+//   500 unknown method, -32000 uncoded, the rest   -> give up this event
 // A body that is not a JSON-RPC reply (a PHP warning page, a proxy's HTML) is
 // retried: it is the box's trouble, not the event's. Pure.
 #pragma once
 
-#include "outcome.hpp"
+#include "verdict.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -18,9 +18,6 @@
 #include <string_view>
 
 namespace passerelle::jeedom {
-
-using homeauto::Outcome;
-using homeauto::Verdict;
 
 // {"jsonrpc":"2.0","id":id,"method":method,"params":{...params,"apikey":apikey}}
 // (plus "plugin" when not empty). `params` must be an object (or null).
@@ -35,7 +32,8 @@ struct RpcReply {
 // A 200 body. `method` names the call in messages.
 RpcReply classify_reply(std::string_view body, std::string_view method);
 
-// The outcome an error code means (exposed for tests and documentation).
-Outcome outcome_of_code(int64_t code);
+// The verdict an error code means, without a message (exposed for tests and
+// documentation).
+Verdict verdict_of_code(int64_t code);
 
 } // namespace passerelle::jeedom

@@ -6,17 +6,20 @@
 // and retries them, so this file only turns each answer into ok / retry /
 // fail(PL_ERR_AUTH) / fail(PL_ERR_PERMANENT). What the bytes mean lives in
 // jsonrpc.* and plain_api.*, the auto mode's names in auto_naming.*, its cache
-// in auto_mapping.*, Jeedom's local time in local_time.*.
+// in auto_mapping.*; HTTP verdicts, secret masking and Jeedom's local time
+// come from the SDK helpers (passerelle/http/verdict.hpp, secret_mask.hpp,
+// passerelle/local_time.hpp).
 #include "auto_mapping.hpp"
 #include "auto_naming.hpp"
-#include "http_verdict.hpp"
 #include "jsonrpc.hpp"
-#include "local_time.hpp"
+#include "listener.hpp"
 #include "plain_api.hpp"
-#include "query.hpp"
+#include "verdict.hpp"
 
 #include <passerelle/http/client.hpp>
+#include <passerelle/http/secret_mask.hpp>
 #include <passerelle/http/url.hpp>
+#include <passerelle/local_time.hpp>
 #include <passerelle/io_executor.hpp>
 #include <passerelle/module.hpp>
 
@@ -29,9 +32,8 @@ using passerelle::ConfigError;
 using passerelle::Event;
 using passerelle::Reply;
 using passerelle::key;
-using passerelle::homeauto::Outcome;
-using passerelle::homeauto::Verdict;
 using namespace passerelle::jeedom;
+using Kind = passerelle::http::Verdict::Kind;
 namespace http = passerelle::http;
 
 // Jeedom returns ids as strings ("12") in some versions, numbers in others.
@@ -86,6 +88,11 @@ public:
             "Auto mode: Jeedom puts alarm commands back to 0 after this long (whole minutes; 0 = never)"),
         key("auto_name", PL_KEY_STRING, "code",
             "Auto mode: name commands after the vendor code (code, like the Hikvision Event plugin) or the type"),
+        key("listen", PL_KEY_STRING_LIST, nullptr,
+            "Listen mode: ids of Jeedom info commands whose changes are published as events (type command), "
+            "\"*\" for every command; empty = off. Long-polls event::changes with the core key"),
+        key("listen_poll", PL_KEY_DURATION, "30s",
+            "Listen mode: how long one event::changes call waits in Jeedom for a change (1s to 10min)"),
     };
 
     static constexpr pl_action_decl actions[] = {
@@ -124,7 +131,7 @@ public:
         const auto timeout = c.duration("timeout");
         if (timeout.count() <= 0) throw ConfigError("timeout", "must be more than 0");
         std::string tz_error;
-        auto tz = passerelle::homeauto::TimeZone::load(c.string("timezone"), tz_error);
+        auto tz = passerelle::TimeZone::load(c.string("timezone"), tz_error);
         if (!tz) throw ConfigError("timezone", tz_error);
         tz_ = *tz;
         const auto rtz = c.duration("return_to_zero");
@@ -133,6 +140,17 @@ public:
         const std::string by = c.string("auto_name");
         if (by == "type") name_by_ = NameBy::type;
         else if (by != "code") throw ConfigError("auto_name", "must be \"code\" or \"type\"");
+
+        listen_.filter = ListenFilter::from(c.list("listen"));
+        if (!listen_.filter.empty() && virtual_)
+            throw ConfigError("listen", "needs Jeedom's core API key (this instance has plugin = \"virtual\")");
+        const auto poll = c.duration("listen_poll");
+        if (poll < std::chrono::seconds(1) || poll > std::chrono::minutes(10))
+            throw ConfigError("listen_poll", "must be between 1s and 10min");
+        listen_.long_poll = std::chrono::seconds((poll.count() + 999) / 1000); // Jeedom counts in seconds
+        listen_.timeout = timeout;
+        listen_.endpoint = endpoint_;
+        listen_.apikey = apikey_;
 
         options_.verify_tls = c.boolean("verify_tls");
         options_.ca_file = c.string("ca_file", "");
@@ -157,10 +175,18 @@ public:
                                base_);
         mapping_.load();
         set_health("ok", "ready to deliver to " + base_);
+        if (!listen_.filter.empty()) {
+            listener_ = std::make_unique<Listener>(*this, *http_, listen_, [this](const std::string& state,
+                                                                                 const std::string& detail) {
+                set_health(state, detail);
+            });
+            listener_->start();
+        }
     }
 
     void on_stop() override {
         running_ = false;
+        listener_.reset(); // before the client: no callback of it runs after this
         http_.reset(); // cancels what is in flight: unanswered replies go back to the outbox
     }
 
@@ -277,21 +303,21 @@ private:
     void run_auto(const JobPtr& job) {
         const std::string& source = job->event.source;
         ensure_equipment(source, [this, job](const Verdict& v, int64_t eq) {
-            if (v.outcome != Outcome::ok) return auto_failed(job, v);
+            if (!v.is(Kind::ok)) return auto_failed(job, v);
             ensure_command(job->event.source, eq, job->spec, [this, job, eq](const Verdict& v, int64_t cmd) {
-                if (v.outcome != Outcome::ok) return auto_failed(job, v);
+                if (!v.is(Kind::ok)) return auto_failed(job, v);
                 const std::string datetime = tz_.format(job->event.time_ns ? job->event.time_ns : now_ns());
                 rpc("cmd::event", {{"id", cmd}, {"value", job->value}, {"datetime", datetime}},
                     [this, job, eq, cmd, datetime](const RpcReply& r) {
-                        if (r.verdict.outcome != Outcome::ok) return auto_failed(job, r.verdict);
+                        if (!r.verdict.is(Kind::ok)) return auto_failed(job, r.verdict);
                         const bool alarm = job->event.type != "device" && job->value == 1;
                         if (!alarm) return auto_done(job, cmd);
                         ensure_command(job->event.source, eq, last_alarm_command(),
                                        [this, job, cmd, datetime](const Verdict& v, int64_t last) {
-                                           if (v.outcome != Outcome::ok) return auto_failed(job, v);
+                                           if (!v.is(Kind::ok)) return auto_failed(job, v);
                                            rpc("cmd::event", {{"id", last}, {"value", datetime}, {"datetime", datetime}},
                                                [this, job, cmd](const RpcReply& r) {
-                                                   if (r.verdict.outcome != Outcome::ok)
+                                                   if (!r.verdict.is(Kind::ok))
                                                        return auto_failed(job, r.verdict);
                                                    auto_done(job, cmd);
                                                });
@@ -309,7 +335,7 @@ private:
 
     void auto_failed(const JobPtr& job, const Verdict& v) {
         const std::string& source = job->event.source;
-        if (v.outcome == Outcome::stale && !job->re_resolved) {
+        if (v.stale && !job->re_resolved) {
             // A user deleted the equipment or the command: look them up (or create them) again, once.
             job->re_resolved = true;
             host().info("Jeedom no longer knows the mapping of '" + source + "' (" + v.message + "); resolving it again");
@@ -318,9 +344,8 @@ private:
             persist_mapping();
             return run_auto(job);
         }
-        if (v.outcome == Outcome::stale) {
-            Verdict p = v;
-            p.outcome = Outcome::permanent;
+        if (v.stale) {
+            Verdict p = verdict(Kind::give_up);
             p.message = "Jeedom command '" + job->spec.name + "' of '" + source +
                         "' is still unknown after resolving it again (" + v.message + "); event dropped";
             return finish(job->reply, p, {}, job->spec.name);
@@ -332,7 +357,7 @@ private:
         if (auto id = mapping_.equipment(source)) return done(Verdict{}, *id);
         const std::string logical = equipment_logical_id(source);
         rpc("eqLogic::byType", {{"type", "virtual"}}, [this, source, logical, done](const RpcReply& r) {
-            if (r.verdict.outcome != Outcome::ok) return done(r.verdict, 0);
+            if (!r.verdict.is(Kind::ok)) return done(r.verdict, 0);
             if (r.result.is_array()) {
                 for (const auto& eq : r.result) {
                     if (json_text(eq, "logicalId") != logical) continue;
@@ -349,9 +374,9 @@ private:
             nlohmann::json eq{{"eqType_name", "virtual"}, {"name", sanitize_name(source)}, {"logicalId", logical},
                               {"isEnable", "1"},          {"isVisible", "1"}};
             rpc("eqLogic::save", eq, [this, source, done](const RpcReply& r) {
-                if (r.verdict.outcome != Outcome::ok) return done(r.verdict, 0);
+                if (!r.verdict.is(Kind::ok)) return done(r.verdict, 0);
                 auto id = json_id(r.result);
-                if (!id) return done(Verdict{Outcome::retry, "Jeedom eqLogic::save answered without an id"}, 0);
+                if (!id) return done(verdict(Kind::retry, "Jeedom eqLogic::save answered without an id"), 0);
                 host().info("created Jeedom equipment '" + source + "' (id " + std::to_string(*id) + ")");
                 host().count("auto_equipments_created");
                 mapping_.set_equipment(source, *id);
@@ -367,7 +392,7 @@ private:
         if (!mapping_.commands_listed(source)) {
             // Once per equipment: find what exists (ours, maybe renamed by the user) by logicalId.
             return rpc("cmd::byEqLogicId", {{"eqLogic_id", eq}}, [this, source, eq, spec, done](const RpcReply& r) {
-                if (r.verdict.outcome != Outcome::ok) return done(r.verdict, 0);
+                if (!r.verdict.is(Kind::ok)) return done(r.verdict, 0);
                 if (r.result.is_array())
                     for (const auto& cmd : r.result) {
                         const std::string logical = json_text(cmd, "logicalId");
@@ -388,9 +413,9 @@ private:
                            {"type", "info"},     {"subType", spec.sub_type}, {"isVisible", "1"},
                            {"isHistorized", "0"}, {"configuration", configuration}};
         rpc("cmd::save", cmd, [this, source, spec, done](const RpcReply& r) {
-            if (r.verdict.outcome != Outcome::ok) return done(r.verdict, 0);
+            if (!r.verdict.is(Kind::ok)) return done(r.verdict, 0);
             auto id = json_id(r.result);
-            if (!id) return done(Verdict{Outcome::retry, "Jeedom cmd::save answered without an id"}, 0);
+            if (!id) return done(verdict(Kind::retry, "Jeedom cmd::save answered without an id"), 0);
             host().info("created Jeedom command '" + spec.name + "' for '" + source + "' (id " + std::to_string(*id) + ")");
             host().count("auto_commands_created");
             mapping_.set_command(source, spec.logical_id, *id);
@@ -410,7 +435,7 @@ private:
     // --- transport -------------------------------------------------------------
 
     void rpc(const std::string& method, const nlohmann::json& params, std::function<void(const RpcReply&)> done) {
-        if (!http_) return done(RpcReply{Verdict{Outcome::retry, "jeedom instance is stopping"}, {}});
+        if (!http_) return done(RpcReply{verdict(Kind::retry, "jeedom instance is stopping"), {}});
         http::Request req;
         req.method = "POST";
         req.url = endpoint_;
@@ -420,27 +445,32 @@ private:
             RpcReply out;
             if (!r.ok()) out.verdict = http_failure(r);
             else out = classify_reply(r.body, method);
-            out.verdict.message = passerelle::homeauto::mask_secret(out.verdict.message, apikey_);
+            out.verdict.message = passerelle::http::mask_secret(out.verdict.message, apikey_);
             done(out);
         });
     }
 
     void plain_event(const std::string& id, const std::string& value, std::function<void(const Verdict&)> done) {
-        if (!http_) return done(Verdict{Outcome::retry, "jeedom instance is stopping"});
+        if (!http_) return done(verdict(Kind::retry, "jeedom instance is stopping"));
         http::Request req;
         req.url = base_ + plain_event_target(apikey_, virtual_, id, value);
         http_->request(std::move(req), [this, done = std::move(done)](http::Response r) {
             Verdict v = r.ok() ? classify_plain_reply(r.body) : http_failure(r);
-            v.message = passerelle::homeauto::mask_secret(v.message, apikey_);
+            v.message = passerelle::http::mask_secret(v.message, apikey_);
             done(v);
         });
     }
 
+    // Only for !r.ok(): the SDK's verdict, with what a 404 means from Jeedom.
     Verdict http_failure(const http::Response& r) {
-        Verdict v = passerelle::homeauto::classify_http_failure(r, "Jeedom");
-        if (r.error == http::ErrorKind::http_status && r.status == 404) {
+        Verdict v;
+        static_cast<http::Verdict&>(v) = http::classify(r, "Jeedom");
+        if (v.is(Kind::ok)) {
+            // A 2xx too large to read: Jeedom's JSON-RPC answer (ok or error) is lost.
+            v = verdict(Kind::give_up, "Jeedom: " + http::describe(r));
+        } else if (r.error == http::ErrorKind::http_status && r.status == 404) {
             // Jeedom answers 404 to everything from an IP it banned after failed keys.
-            v.outcome = Outcome::auth;
+            v.kind = Kind::pause;
             v.message = "Jeedom answers HTTP 404: passerelle's IP is probably banned after wrong API keys (a ban "
                         "lasts 10 min by default; whitelist this IP in Jeedom), or url is not Jeedom's base URL";
         }
@@ -448,23 +478,21 @@ private:
     }
 
     void finish(const Reply& reply, const Verdict& v, const nlohmann::json& ok_json, const std::string& what) {
-        switch (v.outcome) {
-        case Outcome::ok:
+        switch (v.kind) {
+        case Kind::ok:
             set_health("ok", "delivering to " + base_);
             host().count("events_delivered");
-            return reply.ok(ok_json.is_object() ? ok_json : nlohmann::json::object());
-        case Outcome::auth:
-            set_health("auth_failed", v.message);
-            return reply.fail(PL_ERR_AUTH, v.message);
-        case Outcome::stale:
-            host().warn("Jeedom does not know " + what + " (" + v.message + "); event dropped");
-            return reply.fail(PL_ERR_PERMANENT, "unknown Jeedom " + what + ": " + v.message);
-        case Outcome::permanent:
-            return reply.fail(PL_ERR_PERMANENT, v.message);
-        case Outcome::retry:
-            set_health("unreachable", v.message);
-            return reply.retry(v.message, v.retry_after_ms);
+            break;
+        case Kind::pause: set_health("auth_failed", v.message); break;
+        case Kind::give_up:
+            if (v.stale) {
+                host().warn("Jeedom does not know " + what + " (" + v.message + "); event dropped");
+                return reply.fail(PL_ERR_PERMANENT, "unknown Jeedom " + what + ": " + v.message);
+            }
+            break;
+        case Kind::retry: set_health("unreachable", v.message); break;
         }
+        http::answer(reply, v, ok_json);
     }
 
     void set_health(const std::string& state, const std::string& detail) {
@@ -478,11 +506,13 @@ private:
     std::string base_, endpoint_;
     bool virtual_ = false;
     bool plain_ = false;
-    passerelle::homeauto::TimeZone tz_;
+    passerelle::TimeZone tz_;
     int64_t return_minutes_ = 0;
     NameBy name_by_ = NameBy::code;
     http::ClientOptions options_;
     std::unique_ptr<http::HttpClient> http_;
+    ListenSettings listen_;
+    std::unique_ptr<Listener> listener_;
     AutoMapping mapping_;
     uint64_t next_id_ = 0;
     bool running_ = false;

@@ -1,7 +1,6 @@
 #include "plain_api.hpp"
 
-#include "query.hpp"
-
+#include <passerelle/http/url.hpp>
 #include <passerelle/utf8.hpp>
 
 #include <algorithm>
@@ -9,8 +8,7 @@
 
 namespace passerelle::jeedom {
 
-using homeauto::Outcome;
-using homeauto::url_encode;
+using http::url_encode;
 
 std::string plain_event_target(std::string_view apikey, bool virtual_plugin, std::string_view id,
                                std::string_view value) {
@@ -21,22 +19,18 @@ std::string plain_event_target(std::string_view apikey, bool virtual_plugin, std
     return t;
 }
 
-homeauto::Verdict classify_plain_reply(std::string_view body) {
+Verdict classify_plain_reply(std::string_view body) {
     std::string lower(body.substr(0, 512));
     std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
-    homeauto::Verdict v;
+    Verdict v;
     auto has = [&](std::string_view s) { return lower.find(s) != std::string::npos; };
     std::string text = repair_utf8(body.substr(0, 120));
     for (char& c : text)
         if (c == '\n' || c == '\r') c = ' ';
     if (has("autoris") || has("not authorized") || has("unauthorized") || has("clef api") || has("api key")) {
-        v.outcome = Outcome::auth;
-        v.message = "Jeedom refused the API key: " + text;
+        v = verdict(http::Verdict::pause, "Jeedom refused the API key: " + text);
     } else if (has("introuvable") || has("aucune commande") || has("not found") || has("inconnu")) {
-        v.outcome = Outcome::stale;
-        v.message = "Jeedom: unknown command: " + text;
-    } else {
-        v.outcome = Outcome::ok;
+        v = stale_verdict("Jeedom: unknown command: " + text);
     }
     return v;
 }

@@ -6,7 +6,7 @@
 // pas autorisé..." / "not authorized"). Pure.
 #pragma once
 
-#include "outcome.hpp"
+#include "verdict.hpp"
 
 #include <string>
 #include <string_view>
@@ -17,6 +17,6 @@ namespace passerelle::jeedom {
 std::string plain_event_target(std::string_view apikey, bool virtual_plugin, std::string_view id,
                                std::string_view value);
 
-homeauto::Verdict classify_plain_reply(std::string_view body);
+Verdict classify_plain_reply(std::string_view body);
 
 } // namespace passerelle::jeedom

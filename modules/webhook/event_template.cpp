@@ -1,6 +1,7 @@
 #include "event_template.hpp"
 
 #include <passerelle/event_json.hpp>
+#include <passerelle/http/url.hpp>
 
 #include <algorithm>
 
@@ -16,7 +17,7 @@ bool name_char(char c) {
 void append_escaped(std::string& out, std::string_view value, Escape escape) {
     switch (escape) {
     case Escape::none: out += value; break;
-    case Escape::url: append_url_encoded(out, value); break;
+    case Escape::url: passerelle::http::append_url_encoded(out, value); break;
     case Escape::json: {
         // append_json_string adds the quotes; drop them.
         std::string quoted;
@@ -28,20 +29,6 @@ void append_escaped(std::string& out, std::string_view value, Escape escape) {
 }
 
 } // namespace
-
-void append_url_encoded(std::string& out, std::string_view s) {
-    static const char* hex = "0123456789ABCDEF";
-    for (unsigned char c : s) {
-        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
-            c == '_' || c == '~') {
-            out.push_back(static_cast<char>(c));
-        } else {
-            out.push_back('%');
-            out.push_back(hex[c >> 4]);
-            out.push_back(hex[c & 15]);
-        }
-    }
-}
 
 const char* EventTemplate::field_names() {
     return "id, time, received, time_unix, source, module, type, code, channel, state, attrs.KEY, params.NAME, event";

@@ -69,7 +69,4 @@ private:
     std::vector<Part> parts_;
 };
 
-// Percent-encodes everything but RFC 3986 unreserved characters.
-void append_url_encoded(std::string& out, std::string_view s);
-
 } // namespace webhook

@@ -2,15 +2,16 @@
 // (Node-RED, n8n, Home Assistant, a Jeedom Script URL...). One request per
 // event, in order (max_inflight 1: the kernel's outbox keeps the order and the
 // backlog); the answer decides what the outbox does with the event:
-// delivered, retried later, given up, or the sink paused (outcome.hpp).
+// delivered, retried later, given up, or the sink paused: the SDK's one HTTP
+// verdict (passerelle/http/verdict.hpp), shared with the Jeedom and eeDomus sinks.
 //
 // The pieces: webhook_request.* (config -> settings, event -> request),
-// event_template.* (the url/body `{field}` substitution), outcome.* (HTTP
-// answer -> verdict). This file is the glue to the SDK and the HTTP client.
-#include "outcome.hpp"
+// event_template.* (the url/body `{field}` substitution). This file is the
+// glue to the SDK and the HTTP client.
 #include "webhook_request.hpp"
 
 #include <passerelle/http/client.hpp>
+#include <passerelle/http/verdict.hpp>
 #include <passerelle/io_executor.hpp>
 #include <passerelle/module.hpp>
 
@@ -124,26 +125,28 @@ private:
 
     void answer(const passerelle::Reply& reply, uint64_t id, const std::string& target,
                 const passerelle::http::Response& r) {
-        webhook::Outcome o = webhook::classify(r);
-        const std::string where = " (" + target + ")";
-        switch (o.verdict) {
-        case webhook::Verdict::ok:
+        using passerelle::http::Verdict;
+        Verdict v = passerelle::http::classify(r);
+        v.message += " (" + target + ")";
+        switch (v.kind) {
+        case Verdict::ok:
             host().count("sent");
             set_health("ok", "sending to " + target);
-            return reply.ok(nlohmann::json{{"status", r.status}});
-        case webhook::Verdict::retry:
+            break;
+        case Verdict::retry:
             host().count("retries");
-            set_health("retrying", o.message + where);
-            return reply.retry(o.message + where, o.retry_after_ms);
-        case webhook::Verdict::give_up:
+            set_health("retrying", v.message);
+            break;
+        case Verdict::give_up:
             host().count("given_up");
-            host().warn("event " + std::to_string(id) + " given up: " + o.message + where);
-            return reply.fail(PL_ERR_PERMANENT, o.message + where);
-        case webhook::Verdict::pause:
+            host().warn("event " + std::to_string(id) + " given up: " + v.message);
+            break;
+        case Verdict::pause:
             host().count("auth_failures");
-            set_health("auth_failed", o.message + where);
-            return reply.fail(PL_ERR_AUTH, o.message + where);
+            set_health("auth_failed", v.message);
+            break;
         }
+        passerelle::http::answer(reply, v, nlohmann::json{{"status", r.status}});
     }
 
     // Health changes only (not every success); errors are logged on change too.

@@ -36,7 +36,7 @@ TEST_CASE("success as a number or a string") {
     for (const char* raw : {R"({"success":1,"body":{"result":"[OK]"}})", R"({"success":"1","body":{"result":"[OK]"}})",
                             R"({"success":true,"body":{}})"}) {
         auto r = classify_reply(raw, "periph 1");
-        CHECK(r.verdict.outcome == Outcome::ok);
+        CHECK(r.verdict.kind == Verdict::ok);
     }
     CHECK(classify_reply(R"({"success":"1","body":{"result":"[OK]"}})", "p").body["result"] == "[OK]");
 }
@@ -44,12 +44,12 @@ TEST_CASE("success as a number or a string") {
 TEST_CASE("Latin-1 bodies are read as Latin-1") {
     const std::string raw = "{\"success\":1,\"body\":{\"name\":\"D\xe9tecteur\",\"last_value\":\"1\"}}";
     auto r = classify_reply(raw, "periph 1");
-    REQUIRE(r.verdict.outcome == Outcome::ok);
+    REQUIRE(r.verdict.kind == Verdict::ok);
     CHECK(r.body["name"] == "D\xc3\xa9tecteur");
     const std::string err = "{\"success\":\"0\",\"body\":{\"error_code\":\"5\",\"error_msg\":\"P\xe9riph\xe9rique inconnu\"}}";
     auto u = classify_reply(err, "periph 9");
-    CHECK(u.verdict.outcome == Outcome::permanent);
-    CHECK(u.verdict.code == 5);
+    CHECK(u.verdict.kind == Verdict::give_up);
+    CHECK(u.code == 5);
     CHECK(u.verdict.message.find("P\xc3\xa9riph\xc3\xa9rique inconnu") != std::string::npos);
 }
 
@@ -57,11 +57,11 @@ TEST_CASE("authentication errors pause, other errors are permanent") {
     for (const char* raw :
          {R"({"success":0,"body":{"error_code":6,"error_msg":"Authentification failed: api_user or api_secret invalid"}})",
           R"({"success":"0","body":{"error_code":"1","error_msg":"Unauthorized"}})"}) {
-        CHECK(classify_reply(raw, "p").verdict.outcome == Outcome::auth);
+        CHECK(classify_reply(raw, "p").verdict.kind == Verdict::pause);
     }
-    CHECK(classify_reply(R"({"success":0,"body":{"error_code":3,"error_msg":"Action inconnue"}})", "p").verdict.outcome ==
-          Outcome::permanent);
-    CHECK(classify_reply(R"({"success":0})", "p").verdict.outcome == Outcome::permanent);
+    CHECK(classify_reply(R"({"success":0,"body":{"error_code":3,"error_msg":"Action inconnue"}})", "p").verdict.kind ==
+          Verdict::give_up);
+    CHECK(classify_reply(R"({"success":0})", "p").verdict.kind == Verdict::give_up);
 }
 
 TEST_CASE("what is not eeDomus JSON is retried, never a crash") {
@@ -69,7 +69,7 @@ TEST_CASE("what is not eeDomus JSON is retried, never a crash") {
                             std::string("[]"), std::string(200000, '['), std::string("{\"success\":", 11),
                             std::string("\x00\x01\xff", 3)}) {
         auto r = classify_reply(raw, "p");
-        CHECK(r.verdict.outcome == Outcome::retry);
+        CHECK(r.verdict.kind == Verdict::retry);
         CHECK(r.verdict.message.size() < 300);
     }
     CHECK(loose_int(nlohmann::json("12")) == 12);

@@ -7,7 +7,16 @@ Endpoint <prefix>/core/api/jeeApi.php:
       602 unknown equipment, 701/702 unknown command, -32000 uncoded.
     Methods: cmd::event, cmd::execCmd, cmd::byId, cmd::byEqLogicId, cmd::save,
     eqLogic::byType, eqLogic::fullById, eqLogic::save (a `cmd` list deletes the
-    unlisted commands, as the real one does), scenario::changeState, message::add.
+    unlisted commands, as the real one does), scenario::changeState, message::add,
+    event::changes (params datetime, longPolling: Jeedom's event cache, see below).
+  - event cache, as core/class/event.class.php keeps it: every stored value adds
+    {"datetime": microtime, "name": "cmd::update", "option": {"cmd_id", "value",
+    "display_value", "unit", "valueDate", "collectDate"}} (scenario changes add
+    "scenario::update", equipment saves "eqLogic::update"); only the newest entry
+    per object is kept, at most 250. event::changes answers {"datetime": now,
+    "result": [entries newer than datetime, oldest first]} at once when there are
+    some, else waits up to longPolling seconds for one (the real one re-reads its
+    cache every second; this one wakes at once).
   - plain API (GET): ?apikey=<core>&type=cmd&id=&value= (info command), and
     ?apikey=<virtual key>&plugin=virtual&type=event&id=&value= (Virtuel only).
   - a wrong key: sleeps --bad-key-delay seconds (5 by default, as Jeedom does),
@@ -20,7 +29,12 @@ Control API on a second port (JSON):
   GET  /requests        the recorded requests          POST /requests/clear
   GET  /state           equipments, commands, history, messages, scenarios
   POST /hook            {"down": bool, "slow": seconds, "fail_5xx": count, "banned": bool,
-                         "event_error": code (every cmd::event answers it; 0 = off)}
+                         "event_error": code (every cmd::event answers it; 0 = off),
+                         "changes_replies": [raw bodies: the next event::changes calls answer
+                         these verbatim, one each (garbage, truncated, huge...)]}
+  POST /change          {"cmd": id, "value": v} a user or a plugin changing an info
+                         command (what a pressed virtual button does): stored + cached event
+  POST /raw_event       {"name": ..., "option": {...}} any entry added to the event cache
   POST /seed            {"eqLogics": [...], "cmds": [...]}
   POST /delete          {"cmd": id} or {"eqLogic": id} (a user deleting something)
 Start: jeedom_sim.py --port-file F  (writes {"port": P, "control": C, "pid": N} to F)
@@ -63,6 +77,9 @@ class Jeedom:
         self.fail_5xx = 0
         self.force_banned = False
         self.event_error = 0   # hook: every cmd::event answers this error code
+        self.events = []       # Jeedom's event cache (event::changes)
+        self.events_cv = threading.Condition(self.lock)
+        self.changes_replies = []  # hook: raw bodies answered to the next event::changes calls
         # Defaults: an enabled Virtuel with an info and an action command, and a disabled one.
         self.add_eq({"id": "1", "name": "Salon", "eqType_name": "virtual", "logicalId": "", "isEnable": "1"})
         self.add_cmd({"id": "10", "eqLogic_id": "1", "name": "Alarme", "type": "info", "subType": "binary"})
@@ -106,7 +123,48 @@ class Jeedom:
         cmd["value"] = value
         cmd["datetime"] = datetime or time.strftime("%Y-%m-%d %H:%M:%S")
         self.history.append({"id": cmd["id"], "value": value, "datetime": cmd["datetime"], "t": time.time()})
+        self.add_event("cmd::update", {"cmd_id": cmd["id"], "value": value, "display_value": value,
+                                       "unit": cmd.get("unite", ""), "valueDate": cmd["datetime"],
+                                       "collectDate": cmd["datetime"]})
         return "ok"
+
+    # --- event cache (event::changes) --------------------------------------------
+    @staticmethod
+    def event_key(name, option):
+        for field in ("cmd_id", "eqLogic_id", "scenario_id", "object_id"):
+            if isinstance(option, dict) and field in option:
+                return name + str(option[field])
+        return None
+
+    def add_event(self, name, option):
+        # getmicrotime(); strictly increasing here so that "newer than" is exact.
+        now = time.time()
+        if self.events and now <= self.events[-1]["datetime"]:
+            now = self.events[-1]["datetime"] + 1e-6
+        entry = {"datetime": now, "name": name, "option": option}
+        key = self.event_key(name, option)
+        if key is not None:  # cleanEvent: only the newest entry per object stays
+            self.events = [e for e in self.events if self.event_key(e["name"], e["option"]) != key]
+        self.events.append(entry)
+        del self.events[:-250]
+        self.events_cv.notify_all()
+
+    def changes_since(self, since):
+        return {"datetime": time.time(), "result": [e for e in self.events if e["datetime"] > since]}
+
+    def changes(self, since, long_polling):
+        # Called with the lock held; waiting releases it (Condition).
+        out = self.changes_since(since)
+        if long_polling is None or out["result"]:
+            return out
+        deadline = time.monotonic() + long_polling
+        while not out["result"]:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            self.events_cv.wait(min(left, 1.0))
+            out = self.changes_since(since)
+        return out
 
     # --- JSON-RPC ----------------------------------------------------------------
     def rpc(self, method, p):
@@ -175,7 +233,22 @@ class Jeedom:
                 sc["isActive"] = "1" if state == "enable" else "0"
             else:
                 raise RpcError(-32000, "Etat inconnu : %s" % state)
+            self.add_event("scenario::update", {"scenario_id": sc["id"], "state": sc["state"],
+                                                "isActive": sc["isActive"]})
             return "ok"
+        if method == "event::changes":
+            if "datetime" not in p:
+                raise RpcError(-32000, "Undefined index: datetime")
+            try:
+                since = float(p["datetime"])
+            except (TypeError, ValueError):
+                raise RpcError(-32000, "datetime invalide")
+            lp = p.get("longPolling")
+            try:
+                lp = None if lp is None else float(lp)
+            except (TypeError, ValueError):
+                lp = None
+            return self.changes(since, lp)
         if method == "message::add":
             self.messages.append({"type": p.get("type"), "message": p.get("message")})
             return "ok"
@@ -183,7 +256,8 @@ class Jeedom:
 
     def state(self):
         return {"eqLogics": list(self.eqs.values()), "cmds": list(self.cmds.values()), "history": self.history,
-                "execs": self.execs, "messages": self.messages, "scenarios": list(self.scenarios.values())}
+                "execs": self.execs, "messages": self.messages, "scenarios": list(self.scenarios.values()),
+                "events": self.events}
 
 
 def make_api_handler(j, args):
@@ -277,6 +351,9 @@ def make_api_handler(j, args):
                 return err(2, NOT_AUTHORIZED)
             with j.lock:
                 j.failures.pop(ip, None)
+                if req["method"] == "event::changes" and j.changes_replies:
+                    canned = j.changes_replies.pop(0)
+                    return self.send(200, canned)
                 try:
                     result = j.rpc(req["method"], p)
                 except RpcError as e:
@@ -342,6 +419,8 @@ def make_control_handler(j, sim):
                         j.fail_5xx = int(body["fail_5xx"])
                     if "event_error" in body:
                         j.event_error = int(body["event_error"])
+                    if "changes_replies" in body:
+                        j.changes_replies = [str(b) for b in body["changes_replies"]]
                     if "banned" in body:
                         j.force_banned = bool(body["banned"])
                         if not body["banned"]:
@@ -355,6 +434,17 @@ def make_control_handler(j, sim):
                     eqs = [j.add_eq(e) for e in body.get("eqLogics", [])]
                     cmds = [j.add_cmd(c) for c in body.get("cmds", [])]
                 return self.send({"eqLogics": eqs, "cmds": cmds})
+            if self.path == "/change":
+                with j.lock:
+                    try:
+                        j.event(body.get("cmd"), str(body.get("value")), None)
+                    except RpcError as e:
+                        return self.send({"error": e.message}, 404)
+                return self.send({"ok": True})
+            if self.path == "/raw_event":
+                with j.lock:
+                    j.add_event(body.get("name", "notify"), body.get("option", {}))
+                return self.send({"ok": True})
             if self.path == "/delete":
                 with j.lock:
                     if "cmd" in body:

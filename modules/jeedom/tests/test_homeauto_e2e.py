@@ -13,7 +13,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import jeedom_sim  # noqa: E402
 import eedomus_sim  # noqa: E402
-from daemon_harness import Daemon, wait_until  # noqa: E402
+from daemon_harness import Daemon, read_jsonl, wait_until  # noqa: E402
 
 CORE_KEY = "core-key-e2e-0123456789"
 EE_SECRET = "ee-secret-e2e-0123456789"
@@ -60,6 +60,39 @@ params = {{ periph_id = "5678", value = "{{attrs.seq}}" }}
 when = {{ source = "cam", type = "intrusion" }}
 to = "jeedom"
 action = "auto"
+"""
+
+
+LISTEN_CONFIG = """
+[daemon]
+state_dir = "@DIR@/state"
+
+[daemon.api]
+listen = "127.0.0.1:@PORT@"
+
+[instance.jeedom]
+module = "jeedom"
+url = "http://127.0.0.1:{jport}"
+apikey = "{apikey}"
+timezone = "UTC"
+timeout = "2s"
+listen = ["10"]
+listen_poll = "5s"
+
+[instance.log]
+module = "filelog"
+path = "@DIR@/events.jsonl"
+
+[[route]]
+when = {{ source = "jeedom", type = "command" }}
+to = "log"
+
+# A button pressed in Jeedom (info command 10 set to 1) runs its siren (action command 11).
+[[route]]
+when = {{ source = "jeedom", type = "command", attrs.cmd_id = "10", attrs.value = "1" }}
+to = "jeedom"
+action = "exec"
+params = {{ id = "11", title = "from passerelle" }}
 """
 
 
@@ -205,6 +238,35 @@ class HomeAuto(unittest.TestCase):
         self.assertNotIn("cmd::save", methods)
         self.assertNotIn("eqLogic::save", methods)
         self.assertNotIn("eqLogic::byType", methods)  # the mapping came from the state dir
+
+
+    def test_listen_turns_a_jeedom_change_into_a_routed_action(self):
+        d = Daemon(LISTEN_CONFIG.format(jport=self.jeedom.port, apikey=CORE_KEY))
+        self.daemons.append(d)
+        d.start()
+
+        def long_polling():
+            with self.jeedom.j.lock:
+                return any(r.get("json") and r["json"].get("method") == "event::changes"
+                           and "longPolling" in r["json"].get("params", {}) for r in self.jeedom.j.requests)
+
+        self.assertTrue(wait_until(long_polling, timeout=10), d.log())
+        with self.jeedom.j.lock:
+            self.jeedom.j.event("10", "1", None)  # the user presses the button
+        self.assertTrue(wait_until(lambda: len(self.jeedom.j.execs) >= 1, timeout=10), d.log())
+        self.assertEqual(self.jeedom.j.execs[0]["id"], "11")
+        self.assertEqual(self.jeedom.j.execs[0]["options"].get("title"), "from passerelle")
+        with self.jeedom.j.lock:
+            self.jeedom.j.event("10", "0", None)  # released: logged, no second exec
+        path = d.path("events.jsonl")
+        self.assertTrue(wait_until(lambda: os.path.exists(path) and len(read_jsonl(path)) >= 2, timeout=10), d.log())
+        events = read_jsonl(path)
+        self.assertEqual([(e["type"], e["attrs"]["cmd_id"], e["attrs"]["value"]) for e in events],
+                         [("command", "10", "1"), ("command", "10", "0")])
+        self.assertEqual(len(self.jeedom.j.execs), 1)
+        self.assertEqual(self.instance(d, "jeedom")["health"], "ok")
+        d.stop()
+        self.assertNotIn(CORE_KEY, d.log())
 
 
 if __name__ == "__main__":

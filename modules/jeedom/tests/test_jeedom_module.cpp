@@ -6,7 +6,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <filesystem>
+#include <thread>
 
 using passerelle::Event;
 using passerelle::State;
@@ -344,4 +346,155 @@ TEST_CASE("auto mode: a deleted command is re-resolved once; the user's commands
     sim.post("/delete", {{"eqLogic", again["eqLogic_id"]}});
     REQUIRE(h.deliver(motion(State::start)).status == PL_OK);
     CHECK(cmd_by_name(sim, "Chan 1 regionEntrance Region 1 human")["value"] == "1");
+}
+
+// --- listen mode (event::changes) ---------------------------------------------
+
+namespace {
+
+std::string listen_config(const SimProcess& sim, nlohmann::json extra = nlohmann::json::object()) {
+    nlohmann::json c{{"listen", {"10"}}, {"listen_poll", "5s"}};
+    c.update(extra);
+    return config(sim, c);
+}
+
+// The listener is waiting in Jeedom: a long-polled event::changes call arrived.
+bool wait_long_poll(const SimProcess& sim, std::chrono::milliseconds timeout) {
+    const auto end = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < end) {
+        for (const auto& r : sim.get("/requests"))
+            if (r["json"].is_object() && r["json"].value("method", "") == "event::changes" &&
+                r["json"]["params"].contains("longPolling"))
+                return true;
+        std::this_thread::sleep_for(50ms);
+    }
+    return false;
+}
+
+} // namespace
+
+TEST_CASE("listen: changes of the chosen commands become events, once, with Jeedom's time") {
+    auto sim = start_sim();
+    sim.post("/seed", {{"cmds", {{{"id", "12"}, {"eqLogic_id", "1"}, {"name", "Temp"}, {"type", "info"}}}}});
+    sim.post("/change", {{"cmd", "10"}, {"value", "1"}}); // before start: not replayed
+    ModuleHarness h(module_path("jeedom"));
+    REQUIRE(h.create(listen_config(sim)).ok());
+    REQUIRE(h.start() == PL_OK);
+    REQUIRE(wait_long_poll(sim, 5s));
+    CHECK(h.event_count() == 0);
+
+    sim.post("/change", {{"cmd", "12"}, {"value", "19.5"}}); // not chosen
+    sim.post("/change", {{"cmd", "10"}, {"value", "1"}});
+    REQUIRE(h.wait_for_events(1, 5s));
+    auto events = h.events();
+    REQUIRE(events.size() == 1);
+    const Event& e = events[0];
+    CHECK(e.type == "command");
+    CHECK(e.code == "cmd::update");
+    CHECK(e.state == State::pulse);
+    CHECK(e.attr("cmd_id") == "10");
+    CHECK(e.attr("value") == "1");
+    const auto events_cache = sim.get("/state")["events"];
+    bool found = false;
+    for (const auto& c : events_cache)
+        if (c["option"]["cmd_id"] == "10")
+            found = e.time_ns / 1000 == static_cast<int64_t>(std::llround(c["datetime"].get<double>() * 1e6));
+    CHECK(found); // the event carries Jeedom's own time of the change
+
+    // The sink keeps working while the long poll waits, and what it sets is seen too.
+    REQUIRE(h.invoke("event", R"({"id":"10","value":"0"})").status == PL_OK);
+    REQUIRE(h.wait_for_events(2, 5s));
+    CHECK(h.events()[1].attr("value") == "0");
+    std::this_thread::sleep_for(300ms);
+    CHECK(h.event_count() == 2); // nothing twice
+    CHECK(h.counter("listen_events") == 2);
+    h.stop();
+}
+
+TEST_CASE("listen: Jeedom down, then back: listening resumes without duplicates") {
+    auto sim = start_sim();
+    ModuleHarness h(module_path("jeedom"));
+    REQUIRE(h.create(listen_config(sim)).ok());
+    REQUIRE(h.start() == PL_OK);
+    REQUIRE(wait_long_poll(sim, 5s));
+    sim.post("/hook", {{"down", true}});
+    REQUIRE(h.wait_for_health("unreachable", 5s));
+    std::this_thread::sleep_for(1500ms);
+    sim.post("/hook", {{"down", false}});
+    sim.post("/requests/clear", nlohmann::json::object());
+    REQUIRE(wait_long_poll(sim, 15s));
+    sim.post("/change", {{"cmd", "10"}, {"value", "1"}});
+    REQUIRE(h.wait_for_events(1, 5s));
+    CHECK(h.health().state == "ok");
+    CHECK(h.counter("listen_errors") >= 1);
+    std::this_thread::sleep_for(300ms);
+    CHECK(h.event_count() == 1);
+}
+
+TEST_CASE("listen: garbage, truncated and huge replies are survived") {
+    auto sim = start_sim();
+    const std::string huge = R"({"jsonrpc":"2.0","id":1,"result":{"datetime":1763917300,"result":[")" +
+                             std::string(5 * 1024 * 1024, 'x') + "\"]}}";
+    sim.post("/hook", {{"changes_replies",
+                        {"<br /><b>Fatal error</b>: Allowed memory size exhausted in event.class.php",
+                         R"({"jsonrpc":"2.0","id":2,"result":{"datetime":17639)", huge}}});
+    ModuleHarness h(module_path("jeedom"));
+    REQUIRE(h.create(listen_config(sim)).ok());
+    REQUIRE(h.start() == PL_OK);
+    // 1 s, 2 s, 4 s of backoff (+-25 %), then the real answers.
+    REQUIRE(wait_long_poll(sim, 20s));
+    CHECK(h.counter("listen_errors") == 3);
+    sim.post("/change", {{"cmd", "10"}, {"value", "1"}});
+    REQUIRE(h.wait_for_events(1, 5s));
+    CHECK(h.events()[0].attr("cmd_id") == "10");
+
+    // A reply whose entries are nonsense is skipped entry by entry, the loop goes on.
+    sim.post("/raw_event", {{"name", "cmd::update"}, {"option", "garbage"}});
+    sim.post("/raw_event", {{"name", "cmd::update"}, {"option", {{"cmd_id", nlohmann::json::array()}}}});
+    sim.post("/change", {{"cmd", "10"}, {"value", "0"}});
+    REQUIRE(h.wait_for_events(2, 5s));
+    CHECK(h.events()[1].attr("value") == "0");
+    CHECK(h.counter("listen_malformed") >= 1);
+}
+
+TEST_CASE("listen: a wrong key is auth_failed, retried slowly, never shown") {
+    auto sim = start_sim();
+    const std::string wrong = "wrong-listen-key-4242";
+    ModuleHarness h(module_path("jeedom"));
+    REQUIRE(h.create(listen_config(sim, {{"apikey", wrong}})).ok());
+    REQUIRE(h.start() == PL_OK);
+    REQUIRE(h.wait_for_health("auth_failed", 5s));
+    std::this_thread::sleep_for(2500ms);
+    CHECK(count_method(sim, "event::changes") == 1); // not hammered (a real Jeedom bans after 6)
+    check_no_secret(h, wrong);
+    CHECK(h.event_count() == 0);
+}
+
+TEST_CASE("listen: a Jeedom that answers at once does not make the loop spin") {
+    auto sim = start_sim();
+    // Every reply: an empty list, immediately (a proxy or an old Jeedom ignoring longPolling).
+    std::vector<std::string> replies(40, R"({"jsonrpc":"2.0","id":1,"result":{"datetime":1763917300,"result":[]}})");
+    sim.post("/hook", {{"changes_replies", replies}});
+    ModuleHarness h(module_path("jeedom"));
+    REQUIRE(h.create(listen_config(sim)).ok());
+    REQUIRE(h.start() == PL_OK);
+    std::this_thread::sleep_for(2500ms);
+    const size_t calls = count_method(sim, "event::changes");
+    CHECK(calls >= 2);
+    CHECK(calls <= 5); // one call a second at most, not thousands
+}
+
+TEST_CASE("listen: config checks") {
+    ModuleHarness h(module_path("jeedom"));
+    auto bad = [&](nlohmann::json c, const std::string& key) {
+        nlohmann::json base{{"url", "http://127.0.0.1:1"}, {"apikey", "k"}, {"listen", {"10"}}};
+        base.update(c);
+        auto r = h.create(base.dump());
+        CHECK_FALSE(r.ok());
+        CHECK(r.error_key == key);
+    };
+    bad({{"plugin", "virtual"}}, "listen");
+    bad({{"listen_poll", "0s"}}, "listen_poll");
+    bad({{"listen_poll", "1h"}}, "listen_poll");
+    bad({{"listen", 12}}, "listen");
 }

@@ -1,11 +1,10 @@
 // The pure parts of the jeedom module: JSON-RPC bodies and replies, the plain
-// API, HTTP failures, auto mode names and its cache.
+// API, auto mode names and its cache. (HTTP failures, URL encoding and secret
+// masking are SDK helpers, tested in tests/sdk_helpers.)
 #include "auto_mapping.hpp"
 #include "auto_naming.hpp"
-#include "http_verdict.hpp"
 #include "jsonrpc.hpp"
 #include "plain_api.hpp"
-#include "query.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -16,7 +15,11 @@
 using namespace passerelle::jeedom;
 using passerelle::Event;
 using passerelle::State;
-using passerelle::homeauto::Outcome;
+
+namespace {
+// "ok", "retry", "pause", "give_up" or "stale".
+std::string cls(const passerelle::jeedom::Verdict& v) { return to_string(v); }
+} // namespace
 
 TEST_CASE("JSON-RPC request carries method, id, params and the key") {
     auto body = nlohmann::json::parse(build_request(7, "cmd::event", {{"id", "12"}, {"value", 1}}, "k3y"));
@@ -34,29 +37,29 @@ TEST_CASE("JSON-RPC request carries method, id, params and the key") {
 
 TEST_CASE("JSON-RPC replies are classified by code, never by message") {
     auto ok = classify_reply(R"({"jsonrpc":"2.0","id":1,"result":"ok"})", "cmd::event");
-    CHECK(ok.verdict.outcome == Outcome::ok);
+    CHECK(cls(ok.verdict) == "ok");
     CHECK(ok.result == "ok");
     const std::string same_message = "Vous n'êtes pas autorisé à effectuer cette action";
     struct Case {
         std::string code;
-        Outcome outcome;
+        std::string expected;
     };
-    for (const Case& c : {Case{"1", Outcome::auth}, Case{"2", Outcome::auth}, Case{"\"2\"", Outcome::auth},
-                          Case{"602", Outcome::stale}, Case{"701", Outcome::stale}, Case{"702", Outcome::stale},
-                          Case{"500", Outcome::permanent}, Case{"-32000", Outcome::permanent},
-                          Case{"-32601", Outcome::permanent}, Case{"3", Outcome::permanent}}) {
+    for (const Case& c : {Case{"1", "pause"}, Case{"2", "pause"}, Case{"\"2\"", "pause"}, Case{"602", "stale"},
+                          Case{"701", "stale"}, Case{"702", "stale"}, Case{"500", "give_up"},
+                          Case{"-32000", "give_up"}, Case{"-32601", "give_up"}, Case{"3", "give_up"}}) {
         auto r = classify_reply(R"({"jsonrpc":"2.0","id":1,"error":{"code":)" + c.code + R"(,"message":")" +
                                     same_message + R"("}})",
                                 "cmd::event");
         INFO(c.code);
-        CHECK(r.verdict.outcome == c.outcome);
+        CHECK(cls(r.verdict) == c.expected);
         CHECK(r.verdict.message.find("cmd::event") != std::string::npos);
     }
     // A "not authorized" message with a stale code is still stale.
     auto stale = classify_reply(R"({"error":{"code":701,"message":"not authorized"}})", "cmd::event");
-    CHECK(stale.verdict.outcome == Outcome::stale);
+    CHECK(cls(stale.verdict) == "stale");
+    CHECK(stale.verdict.kind == passerelle::http::Verdict::give_up); // what the outbox sees after one re-resolve
     CHECK(stale.verdict.code == 701);
-    CHECK(classify_reply(R"({"error":"Erreur"})", "m").verdict.outcome == Outcome::permanent);
+    CHECK(cls(classify_reply(R"({"error":"Erreur"})", "m").verdict) == "give_up");
 }
 
 TEST_CASE("a body that is not JSON-RPC is retried") {
@@ -64,7 +67,7 @@ TEST_CASE("a body that is not JSON-RPC is retried") {
                              std::string("{\"jsonrpc\":\"2.0\"}"), std::string("{\"result\":"),
                              std::string(1 << 20, '{'), std::string("\xff\xfe\x00garbage", 10)}) {
         auto r = classify_reply(body, "cmd::event");
-        CHECK(r.verdict.outcome == Outcome::retry);
+        CHECK(cls(r.verdict) == "retry");
         CHECK(r.verdict.message.size() < 300);
     }
 }
@@ -73,38 +76,12 @@ TEST_CASE("plain API targets and replies") {
     CHECK(plain_event_target("a b&c", false, "12", "1") == "/core/api/jeeApi.php?apikey=a%20b%26c&type=cmd&id=12&value=1");
     CHECK(plain_event_target("k", true, "12", "é") ==
           "/core/api/jeeApi.php?apikey=k&plugin=virtual&type=event&id=12&value=%C3%A9");
-    CHECK(classify_plain_reply("").outcome == Outcome::ok);
-    CHECK(classify_plain_reply("1").outcome == Outcome::ok);
-    CHECK(classify_plain_reply("Vous n'êtes pas autorisé à effectuer cette action").outcome == Outcome::auth);
-    CHECK(classify_plain_reply("You are not authorized to perform this action").outcome == Outcome::auth);
-    CHECK(classify_plain_reply("Aucune commande correspondant à l'ID : 99").outcome == Outcome::stale);
-    CHECK(classify_plain_reply(std::string(100000, 'x')).outcome == Outcome::ok);
-}
-
-TEST_CASE("HTTP failures: transport and 5xx retried, 401/403 auth, other 4xx permanent") {
-    passerelle::http::Response r;
-    r.error = passerelle::http::ErrorKind::transport;
-    r.message = "connection refused";
-    CHECK(passerelle::homeauto::classify_http_failure(r, "Jeedom").outcome == Outcome::retry);
-    r.error = passerelle::http::ErrorKind::http_status;
-    r.status = 503;
-    r.retry_after = std::chrono::milliseconds(3000);
-    auto v = passerelle::homeauto::classify_http_failure(r, "Jeedom");
-    CHECK(v.outcome == Outcome::retry);
-    CHECK(v.retry_after_ms == 3000);
-    r.status = 403;
-    CHECK(passerelle::homeauto::classify_http_failure(r, "Jeedom").outcome == Outcome::auth);
-    r.status = 400;
-    CHECK(passerelle::homeauto::classify_http_failure(r, "Jeedom").outcome == Outcome::permanent);
-    r.error = passerelle::http::ErrorKind::tls_verify;
-    CHECK(passerelle::homeauto::classify_http_failure(r, "Jeedom").outcome == Outcome::auth);
-}
-
-TEST_CASE("secrets are masked raw and percent-encoded") {
-    using passerelle::homeauto::mask_secret;
-    CHECK(mask_secret("GET /x?apikey=s3cr%2Bt&k=s3cr+t", "s3cr+t") == "GET /x?apikey=***&k=***");
-    CHECK(mask_secret("nothing here", "") == "nothing here");
-    CHECK(mask_secret("aaaa", "aa") == "******");
+    CHECK(cls(classify_plain_reply("")) == "ok");
+    CHECK(cls(classify_plain_reply("1")) == "ok");
+    CHECK(cls(classify_plain_reply("Vous n'êtes pas autorisé à effectuer cette action")) == "pause");
+    CHECK(cls(classify_plain_reply("You are not authorized to perform this action")) == "pause");
+    CHECK(cls(classify_plain_reply("Aucune commande correspondant à l'ID : 99")) == "stale");
+    CHECK(cls(classify_plain_reply(std::string(100000, 'x'))) == "ok");
 }
 
 TEST_CASE("auto mode names follow the Hikvision Event plugin") {

@@ -1,7 +1,6 @@
-// The webhook's pure parts: templates, settings, request building and error
-// classes. No socket.
+// The webhook's pure parts: templates, settings, request building. No socket.
+// (Its error classes are the SDK's HTTP verdict: tests/sdk_helpers.)
 #include "event_template.hpp"
-#include "outcome.hpp"
 #include "webhook_request.hpp"
 
 #include <catch2/catch.hpp>
@@ -30,14 +29,6 @@ Event motion() {
 }
 
 Fields cfg(const char* json) { return Fields(nlohmann::json::parse(json)); }
-
-passerelle::http::Response status(int code, std::optional<std::chrono::milliseconds> after = std::nullopt) {
-    passerelle::http::Response r;
-    r.error = code >= 200 && code < 300 ? passerelle::http::ErrorKind::none : passerelle::http::ErrorKind::http_status;
-    r.status = code;
-    r.retry_after = after;
-    return r;
-}
 
 std::string header(const passerelle::http::Request& r, std::string_view name) {
     auto v = passerelle::http::find_header(r.headers, name);
@@ -181,42 +172,6 @@ TEST_CASE("request: auth") {
     CHECK(header(bearer, "Authorization") == "Bearer s3cr3t");
     CHECK(safe_origin("https://x:8443/path?apikey=s3cr3t") == "https://x:8443");
     CHECK(safe_origin("garbage") == "(invalid url)");
-}
-
-TEST_CASE("outcome: error classes") {
-    using passerelle::http::ErrorKind;
-    CHECK(classify(status(200)).verdict == Verdict::ok);
-    CHECK(classify(status(204)).verdict == Verdict::ok);
-    for (int code : {408, 429, 500, 502, 503, 504}) {
-        INFO(code);
-        CHECK(classify(status(code)).verdict == Verdict::retry);
-    }
-    auto later = classify(status(429, std::chrono::seconds(7)));
-    CHECK(later.verdict == Verdict::retry);
-    CHECK(later.retry_after_ms == 7000);
-    CHECK(classify(status(503, std::chrono::seconds(2))).retry_after_ms == 2000);
-    CHECK(classify(status(401)).verdict == Verdict::pause);
-    CHECK(classify(status(403)).verdict == Verdict::pause);
-    for (int code : {400, 404, 405, 410, 413, 422}) {
-        INFO(code);
-        CHECK(classify(status(code)).verdict == Verdict::give_up);
-    }
-    passerelle::http::Response r;
-    for (auto [kind, verdict] : {std::pair{ErrorKind::transport, Verdict::retry}, std::pair{ErrorKind::timeout, Verdict::retry},
-                                 std::pair{ErrorKind::auth_failed, Verdict::pause},
-                                 std::pair{ErrorKind::tls_verify, Verdict::pause},
-                                 std::pair{ErrorKind::redirect_refused, Verdict::pause},
-                                 std::pair{ErrorKind::invalid_request, Verdict::give_up},
-                                 std::pair{ErrorKind::too_large, Verdict::retry}}) {
-        r.error = kind;
-        r.status = 0;
-        INFO(passerelle::http::to_string(kind));
-        CHECK(classify(r).verdict == verdict);
-        CHECK_FALSE(classify(r).message.empty());
-    }
-    r.error = ErrorKind::too_large;
-    r.status = 200;
-    CHECK(classify(r).verdict == Verdict::ok);
 }
 
 TEST_CASE("request: {params.NAME} takes a value the route rendered") {

@@ -1,5 +1,6 @@
-// http:// and https:// URLs split into what a connection needs. Pure; modules
-// use it to validate a `url` config key before any connection is tried.
+// http:// and https:// URLs split into what a connection needs, and the
+// percent-encoding of the values a module puts into one. Pure; modules use it
+// to validate a `url` config key before any connection is tried.
 #pragma once
 
 #include <cstdint>
@@ -29,5 +30,11 @@ std::optional<Url> parse_url(std::string_view text);
 // Resolves a redirect Location against the URL it came from (absolute URL,
 // "/absolute-path" or "//authority/path"); nullopt when unusable.
 std::optional<Url> resolve_location(const Url& base, std::string_view location);
+
+// RFC 3986 percent-encoding of everything but the unreserved characters
+// (A-Z a-z 0-9 - _ . ~): safe for a query value or a path segment. UTF-8 stays
+// UTF-8 (each byte encoded), a space is %20, never '+'.
+std::string url_encode(std::string_view text);
+void append_url_encoded(std::string& out, std::string_view text);
 
 } // namespace passerelle::http

@@ -1,7 +1,10 @@
-// Wall-clock time in a home-automation box's time zone, for the timestamps
-// Jeedom (`cmd::event` datetime) and eeDomus (`value_date`) expect: local
-// "YYYY-MM-DD HH:MM:SS", no zone. A replay after an outage must carry the
-// event's own time, so the zone must be right for past dates too (DST).
+// Wall-clock time in a peer's time zone, for the APIs that want a local
+// "YYYY-MM-DD HH:MM:SS" without a zone (Jeedom's `cmd::event` datetime,
+// eeDomus' `value_date`). A replay after an outage must carry the event's own
+// time, so the zone must be right for past dates too (DST).
+//
+// Link passerelle::util. Pure but for load() (reads a zoneinfo file) and the
+// daemon-local zone (localtime_r).
 //
 // Zones: "" = the daemon's own local zone (localtime_r), "UTC", a fixed
 // offset "+02:00" / "-0530", or an IANA name read from /usr/share/zoneinfo
@@ -16,7 +19,7 @@
 #include <string_view>
 #include <vector>
 
-namespace passerelle::homeauto {
+namespace passerelle {
 
 class TimeZone {
 public:
@@ -52,4 +55,4 @@ private:
 // "YYYY-MM-DD HH:MM:SS" of UTC seconds shifted by `offset` seconds. Pure.
 std::string format_civil(int64_t utc_seconds, int32_t offset);
 
-} // namespace passerelle::homeauto
+} // namespace passerelle

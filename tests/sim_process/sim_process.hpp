@@ -1,4 +1,4 @@
-// Runs a Python simulator (jeedom_sim.py, eedomus_sim.py) as a child process
+// Runs a Python simulator (jeedom_sim.py, eedomus_sim.py...) as a child process
 // for module tests, and talks to its JSON control port with a tiny blocking
 // HTTP client (127.0.0.1 only, Connection: close, bounded by a timeout).
 #pragma once

@@ -1,5 +1,5 @@
-// Jeedom/eeDomus local time: TZif files, POSIX rules, fixed offsets, hostile input.
-#include "local_time.hpp"
+// passerelle::TimeZone (SDK helper, passerelle::util): TZif files, POSIX rules, fixed offsets, hostile input.
+#include <passerelle/local_time.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -7,8 +7,8 @@
 #include <fstream>
 #include <iterator>
 
-using passerelle::homeauto::format_civil;
-using passerelle::homeauto::TimeZone;
+using passerelle::format_civil;
+using passerelle::TimeZone;
 
 namespace {
 constexpr int64_t ns(int64_t seconds) { return seconds * 1'000'000'000; }

@@ -1,4 +1,4 @@
-#include "local_time.hpp"
+#include <passerelle/local_time.hpp>
 
 #include <algorithm>
 #include <cstdio>
@@ -7,7 +7,7 @@
 #include <iterator>
 #include <sstream>
 
-namespace passerelle::homeauto {
+namespace passerelle {
 
 namespace {
 
@@ -340,4 +340,4 @@ std::string TimeZone::format(int64_t time_ns) const {
     return format_civil(secs, utc_offset(secs));
 }
 
-} // namespace passerelle::homeauto
+} // namespace passerelle
