@@ -46,6 +46,17 @@ std::string discovery_id(std::string_view raw) {
     return out;
 }
 
+std::string config_digest(std::string_view payload) {
+    uint64_t h = 14695981039346656037ull;
+    for (unsigned char c : payload) {
+        h ^= c;
+        h *= 1099511628211ull;
+    }
+    char out[20];
+    std::snprintf(out, sizeof out, "%016llx", static_cast<unsigned long long>(h));
+    return out;
+}
+
 std::string device_class_for(std::string_view type) {
     if (type == "motion" || type == "pir") return "motion";
     if (type == "intrusion" || type == "line_crossing" || type == "region_entrance" || type == "region_exit" ||

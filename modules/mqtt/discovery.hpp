@@ -42,6 +42,10 @@ struct DiscoveryConfig {
 // different names never share an id.
 std::string discovery_id(std::string_view raw);
 
+// A digest of a config payload that stays the same across builds and runs
+// (the state file compares it after a restart): FNV-1a 64 in hex.
+std::string config_digest(std::string_view payload);
+
 // The HA device_class for a normalized event type ("" = none).
 std::string device_class_for(std::string_view type);
 

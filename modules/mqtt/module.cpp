@@ -24,6 +24,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <unordered_map>
 #include <memory>
 
 namespace {
@@ -68,7 +69,7 @@ public:
     };
 
     // Deliveries awaiting their PUBACK: the broker link keeps them in order.
-    static constexpr uint32_t max_inflight = 1024;
+    static constexpr uint32_t max_inflight = 128;
 
     explicit Mqtt(const passerelle::Init& init) : Instance(init), s_(mqtt::read_settings(init.config)) {
         for (auto [k, path] : {std::pair{"ca_file", &s_.ca_file}, std::pair{"client_cert", &s_.client_cert},
@@ -194,16 +195,26 @@ private:
                                 std::pair{"firmware", &seen.firmware}})
             if (auto it = e.attrs.find(k); it != e.attrs.end() && !it->second.empty()) *field = it->second;
         dev = seen;
+        // Fast path (every event goes through here): the same combination with the
+        // same device info was already handled, no JSON to build.
+        std::string combo = e.source;
+        for (const std::string* part : {&e.type, &attr_or_empty(e, "region"), &attr_or_empty(e, "target")})
+            (combo += '\x1f') += *part;
+        combo += '\x1f' + std::to_string(e.channel) + (e.state == passerelle::State::pulse ? "p" : "s");
+        auto [seen_it, fresh] = combos_.try_emplace(combo, dev);
+        if (!fresh && seen_it->second == dev) return;
+        seen_it->second = dev;
         mqtt::DiscoveryConfig cfg = mqtt::discovery_for(naming_, e, dev);
-        const std::string digest = std::to_string(std::hash<std::string>{}(cfg.payload));
+        const std::string digest = mqtt::config_digest(cfg.payload);
         auto& known = announced_[cfg.unique_id];
         if (known == digest) return; // same config already on the broker: publish nothing twice
         known = digest;              // optimistic: not sent again while in flight
         client_->publish({cfg.topic, cfg.payload, 1, true, {}},
-                         [this, alive = alive_, id = cfg.unique_id, digest](bool ok, const std::string& why) {
+                         [this, alive = alive_, id = cfg.unique_id, digest, combo](bool ok, const std::string& why) {
                              if (!*alive) return;
-                             if (!ok) {
+                             if (!ok) { // announced again by the next event of this combination
                                  announced_.erase(id);
+                                 combos_.erase(combo);
                                  host().warn("discovery config refused: " + why);
                                  return;
                              }
@@ -211,6 +222,12 @@ private:
                              save_discovery_state();
                          });
         host().count("discovery_published");
+    }
+
+    static const std::string& attr_or_empty(const passerelle::Event& e, const char* k) {
+        static const std::string none;
+        auto it = e.attrs.find(k);
+        return it == e.attrs.end() ? none : it->second;
     }
 
     std::filesystem::path state_file() const {
@@ -292,6 +309,7 @@ private:
     std::unique_ptr<mqtt::MosqClient> client_;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(false);
     std::map<std::string, mqtt::DeviceInfo> devices_;
+    std::unordered_map<std::string, mqtt::DeviceInfo> combos_; // combination -> device info last announced with
     std::map<std::string, std::string> announced_; // unique_id -> digest sent (or in flight)
     std::map<std::string, std::string> confirmed_; // unique_id -> digest acknowledged (the state file)
 };
