@@ -68,6 +68,10 @@ public:
         {"publish", "topic, payload, retain (false), qos (the instance's)", "Publishes one message of your own"},
     };
 
+    // Params of one command: anything bigger is refused before parsing (a
+    // broker accepts up to 256 MiB per message by default).
+    static constexpr size_t max_command_bytes = 64 * 1024;
+
     // Deliveries awaiting their PUBACK: the broker link keeps them in order.
     static constexpr uint32_t max_inflight = 128;
 
@@ -279,6 +283,10 @@ private:
         if (!s_.allow_commands.count(cmd->instance))
             return answer(result_topic, correlation, PL_ERR_AUTH,
                           "commands for instance '" + cmd->instance + "' are not allowed (allow_commands)");
+        if (m.payload.size() > max_command_bytes)
+            return answer(result_topic, correlation, PL_ERR_INVALID,
+                          "the payload is too large (" + std::to_string(m.payload.size()) + " bytes, at most " +
+                              std::to_string(max_command_bytes) + ")");
         std::string params = m.payload.empty() ? std::string("{}") : m.payload;
         nlohmann::json parsed = nlohmann::json::parse(params, nullptr, false);
         if (parsed.is_discarded() || !parsed.is_object())

@@ -101,8 +101,10 @@ class Sub:
 
 
 def pub(broker, topic, payload, extra=()):
+    """payload None: the message comes from `extra` (e.g. -f FILE)."""
+    message = [] if payload is None else ["-m", payload]
     subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(broker.port), "-u", "watcher", "-P", "w4tch",
-                    "-q", "1", "-t", topic, "-m", payload, *extra], check=True, timeout=10)
+                    "-q", "1", "-t", topic, *message, *extra], check=True, timeout=10)
 
 
 CONFIG = """
@@ -129,7 +131,7 @@ daemon_name = "e2e"
 reconnect_min = "100ms"
 reconnect_max = "1s"
 auth_retry = "{auth_retry}"
-allow_commands = ["demo"]
+allow_commands = ["demo", "ghost"]
 protocol = "{protocol}"
 
 [[route]]
@@ -222,6 +224,52 @@ class MqttEndToEnd(unittest.TestCase):
         self.assertFalse(json.loads(refused[0])["ok"])
         self.assertIn("not allowed", json.loads(refused[0])["error"])
         self.assertEqual(self.d.get_json("/api/v1/instances")[0], 200)
+
+    def test_hostile_commands_are_answered_and_the_daemon_keeps_going(self):
+        sub = self.sub("passerelle/#", "e2e-hostile")
+        # A retained command (left on the broker) is never run: it would run again at every reconnect.
+        pub(self.broker, "passerelle/cmd/demo/emit", json.dumps({"type": "doorbell"}), extra=["-r"])
+        self.daemon()
+        self.assertTrue(wait_until(lambda: self.health() == "connected", 10), self.d.log())
+        time.sleep(0.3)
+
+        def result(topic, n=1):
+            got = wait_until(lambda: [json.loads(p) for t, p in sub.lines() if t == topic + "/result"][n - 1:], 10)
+            self.assertTrue(got, (topic, self.d.log()))
+            return got[-1]
+
+        # Garbage: not JSON, invalid UTF-8, a JSON array, a JSON string.
+        for n, payload in enumerate([b"not json {", b"\xff\xfe\x00garbage", b"[1,2,3]", b'"x"'], start=1):
+            subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(self.broker.port), "-u", "watcher",
+                            "-P", "w4tch", "-q", "1", "-t", "passerelle/cmd/demo/emit", "-s"],
+                           input=payload, check=True, timeout=10)
+            answer = result("passerelle/cmd/demo/emit", n)
+            self.assertFalse(answer["ok"], answer)
+        # Huge: 1 MiB of params is refused before parsing.
+        big = os.path.join(self.broker.dir, "big.json")
+        with open(big, "w") as f:
+            f.write(json.dumps({"type": "doorbell", "junk": "A" * (1 << 20)}))
+        pub(self.broker, "passerelle/cmd/demo/emit", None, extra=["-f", big])
+        answer = result("passerelle/cmd/demo/emit", 5)
+        self.assertFalse(answer["ok"])
+        self.assertIn("too large", answer["error"])
+        # Allowed but no such instance; an instance that exists but an unknown action.
+        pub(self.broker, "passerelle/cmd/ghost/emit", "{}")
+        ghost = result("passerelle/cmd/ghost/emit")
+        self.assertFalse(ghost["ok"], ghost)
+        pub(self.broker, "passerelle/cmd/demo/no_such_action", "{}")
+        self.assertFalse(result("passerelle/cmd/demo/no_such_action")["ok"])
+        # Bad params for a real action.
+        pub(self.broker, "passerelle/cmd/demo/emit", json.dumps({"type": "motion", "channel": 999}))
+        answer = result("passerelle/cmd/demo/emit", 6)
+        self.assertFalse(answer["ok"], answer)
+        self.assertEqual(len([t for t, p in sub.lines() if t == "passerelle/cmd/demo/emit/result"]), 6)
+        self.assertIn("ignoring a retained command", self.d.log())
+        # Still alive and still working.
+        self.assertEqual(self.d.get_json("/api/v1/instances")[0], 200)
+        pub(self.broker, "passerelle/cmd/demo/emit", json.dumps({"type": "doorbell", "state": "pulse"}))
+        self.assertTrue(result("passerelle/cmd/demo/emit", 7)["ok"])
+        self.assertEqual(self.health(), "connected")
 
     def test_mqtt5_command_answers_on_the_response_topic_with_correlation_data(self):
         sub = self.sub("replies/#", "e2e-v5")
