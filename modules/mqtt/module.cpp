@@ -9,6 +9,7 @@
 // again first on the next connection. So the kernel's outbox can keep many
 // deliveries in flight (max_inflight below) and never has to go back: nothing
 // can overtake. See README.md, "Order and loss".
+#include "commands.hpp"
 #include "discovery.hpp"
 #include "mosq_client.hpp"
 #include "settings.hpp"
@@ -68,10 +69,6 @@ public:
         {"publish", "topic, payload, retain (false), qos (the instance's)", "Publishes one message of your own"},
     };
 
-    // Params of one command: anything bigger is refused before parsing (a
-    // broker accepts up to 256 MiB per message by default).
-    static constexpr size_t max_command_bytes = 64 * 1024;
-
     // Deliveries awaiting their PUBACK: the broker link keeps them in order.
     static constexpr uint32_t max_inflight = 128;
 
@@ -80,6 +77,8 @@ public:
                                std::pair{"client_key", &s_.client_key}})
             if (!path->empty() && !std::ifstream(*path)) throw passerelle::ConfigError(k, "cannot be read: " + *path);
         naming_ = {s_.discovery_prefix, s_.prefix, s_.daemon_name};
+        policy_.prefix = s_.prefix;
+        policy_.allowed = s_.allow_commands;
     }
 
     ~Mqtt() override { *alive_ = false; }
@@ -271,27 +270,16 @@ private:
     // --- commands ----------------------------------------------------------------
 
     void on_command(const mqtt::InMessage& m) {
-        auto cmd = mqtt::parse_command_topic(s_.prefix, m.topic);
-        if (!cmd) return;
-        if (m.retain) { // a retained command would run again at every reconnect
-            host().warn("ignoring a retained command on " + m.topic);
+        mqtt::CommandDecision d = mqtt::judge_command(policy_, m.topic, m.payload, m.retain, m.response_topic);
+        if (d.kind == mqtt::CommandDecision::ignore) {
+            if (!d.error.empty()) host().warn(d.error);
             return;
         }
         host().count("commands");
-        const std::string result_topic = m.response_topic.empty() ? m.topic + "/result" : m.response_topic;
+        const std::string result_topic = std::move(d.result_topic);
         const std::string correlation = m.correlation_data;
-        if (!s_.allow_commands.count(cmd->instance))
-            return answer(result_topic, correlation, PL_ERR_AUTH,
-                          "commands for instance '" + cmd->instance + "' are not allowed (allow_commands)");
-        if (m.payload.size() > max_command_bytes)
-            return answer(result_topic, correlation, PL_ERR_INVALID,
-                          "the payload is too large (" + std::to_string(m.payload.size()) + " bytes, at most " +
-                              std::to_string(max_command_bytes) + ")");
-        std::string params = m.payload.empty() ? std::string("{}") : m.payload;
-        nlohmann::json parsed = nlohmann::json::parse(params, nullptr, false);
-        if (parsed.is_discarded() || !parsed.is_object())
-            return answer(result_topic, correlation, PL_ERR_INVALID, "the payload must be a JSON object of params");
-        host().invoke(cmd->instance, cmd->action, params,
+        if (d.kind == mqtt::CommandDecision::refuse) return answer(result_topic, correlation, d.status, d.error);
+        host().invoke(d.instance, d.action, d.params,
                       [this, alive = alive_, result_topic, correlation, ex = &executor()](int32_t status, std::string result) {
                           ex->post([this, alive, result_topic, correlation, status, result = std::move(result)] {
                               if (*alive) answer(result_topic, correlation, status, result);
@@ -314,6 +302,7 @@ private:
 
     mqtt::Settings s_;
     mqtt::DiscoveryNaming naming_;
+    mqtt::CommandPolicy policy_; // 64 KiB of params at most: refused before parsing
     std::unique_ptr<mqtt::MosqClient> client_;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(false);
     std::map<std::string, mqtt::DeviceInfo> devices_;

@@ -1,4 +1,5 @@
 // Pure parts of the mqtt module: URL and settings, topics, discovery configs.
+#include "commands.hpp"
 #include "discovery.hpp"
 #include "settings.hpp"
 #include "topics.hpp"
@@ -169,4 +170,50 @@ TEST_CASE("discovery: ids are unique per combination, HA-safe, stable") {
         CHECK(mqtt::discovery_for(n, e, {}).payload == cfg.payload); // same input, same config
     }
     CHECK(ids.size() == events.size());
+}
+
+TEST_CASE("commands: judged before anything runs (allow list, retained, size, JSON object)") {
+    mqtt::CommandPolicy p{"passerelle", {"sip", "cam"}, 1024};
+    auto d = mqtt::judge_command(p, "passerelle/cmd/sip/call", R"({"to":"100"})", false, "");
+    CHECK(d.kind == mqtt::CommandDecision::run);
+    CHECK(d.instance == "sip");
+    CHECK(d.action == "call");
+    CHECK(d.params == R"({"to":"100"})");
+    CHECK(d.result_topic == "passerelle/cmd/sip/call/result");
+
+    d = mqtt::judge_command(p, "passerelle/cmd/cam/snapshot", "", false, "replies/me");
+    CHECK(d.kind == mqtt::CommandDecision::run);
+    CHECK(d.params == "{}");
+    CHECK(d.result_topic == "replies/me"); // MQTT 5 response topic
+    CHECK(mqtt::judge_command(p, "passerelle/cmd/cam/x", "{}", false, "bad/#").result_topic ==
+          "passerelle/cmd/cam/x/result"); // a wildcard response topic could not be published
+
+    d = mqtt::judge_command(p, "passerelle/cmd/alarm/disarm", "{}", false, "");
+    CHECK(d.kind == mqtt::CommandDecision::refuse);
+    CHECK(d.status == PL_ERR_AUTH);
+    CHECK(d.error.find("not allowed") != std::string::npos);
+
+    for (std::string_view bad : {std::string_view("not json"), std::string_view("[1]"), std::string_view("\"x\""),
+                                 std::string_view("42"), std::string_view("\xff\xfe", 2), std::string_view("{\"a\":", 5)}) {
+        d = mqtt::judge_command(p, "passerelle/cmd/sip/call", bad, false, "");
+        CHECK(d.kind == mqtt::CommandDecision::refuse);
+        CHECK(d.status == PL_ERR_INVALID);
+    }
+    d = mqtt::judge_command(p, "passerelle/cmd/sip/call", "{\"x\":\"" + std::string(2000, 'a') + "\"}", false, "");
+    CHECK(d.kind == mqtt::CommandDecision::refuse);
+    CHECK(d.error.find("too large") != std::string::npos);
+
+    d = mqtt::judge_command(p, "passerelle/cmd/sip/call", "{}", true, "");
+    CHECK(d.kind == mqtt::CommandDecision::ignore);
+    CHECK(d.error.find("retained") != std::string::npos);
+    // Results and other topics under the filter are not commands (no loop on our own answers).
+    d = mqtt::judge_command(p, "passerelle/cmd/sip/call/result", "{}", false, "");
+    CHECK(d.kind == mqtt::CommandDecision::ignore);
+    CHECK(d.error.empty());
+}
+
+TEST_CASE("discovery config digest: stable text, differs with the payload") {
+    CHECK(mqtt::config_digest("") == "cbf29ce484222325"); // FNV-1a 64 offset basis: the same in every build
+    CHECK(mqtt::config_digest("{\"a\":1}") != mqtt::config_digest("{\"a\":2}"));
+    CHECK(mqtt::config_digest("x").size() == 16);
 }
