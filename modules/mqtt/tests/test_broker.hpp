@@ -79,19 +79,21 @@ inline std::string current_user() {
     return pw && pw->pw_name ? pw->pw_name : "root";
 }
 
-// users: {user, password}; ACL: `passerelle` may write everything and read the
-// command topics, `watcher` may read everything and write commands, `denied`
-// may not touch passerelle/private/#.
+// users: {user, password}; ACL: `passerelle` may use passerelle/#,
+// homeassistant/# and replies/# (nothing else: "forbidden/..." is refused),
+// `watcher` may use everything.
 class Broker {
 public:
-    explicit Broker(std::filesystem::path dir) : dir_(std::move(dir)), port_(free_port()) {
+    // `extra`: more config lines (e.g. a TLS listener), appended.
+    explicit Broker(std::filesystem::path dir, const std::string& extra = "") : dir_(std::move(dir)), port_(free_port()) {
         std::filesystem::create_directories(dir_ / "data");
         std::ofstream(dir_ / "passwd") << "";
         for (auto [u, p] : {std::pair{"passerelle", "s3cret"}, std::pair{"watcher", "w4tch"}}) {
             std::string cmd = "mosquitto_passwd -b " + (dir_ / "passwd").string() + " " + u + " " + p + " >/dev/null 2>&1";
             if (std::system(cmd.c_str()) != 0) throw std::runtime_error("mosquitto_passwd failed");
         }
-        std::ofstream(dir_ / "acl") << "user passerelle\ntopic readwrite #\n\n"
+        std::ofstream(dir_ / "acl") << "user passerelle\ntopic readwrite passerelle/#\ntopic readwrite homeassistant/#\n"
+                                       "topic readwrite replies/#\n\n"
                                        "user watcher\ntopic readwrite #\n";
         std::ofstream(dir_ / "mosquitto.conf")
             << "user " << current_user() << "\n" // as root, mosquitto would drop to a user that cannot read dir_
@@ -102,7 +104,8 @@ public:
             << "persistence true\n"
             << "persistence_location " << (dir_ / "data").string() << "/\n"
             << "max_queued_messages 100000\n"
-            << "log_dest stderr\n";
+            << "log_dest stderr\n"
+            << extra;
         start();
     }
     ~Broker() { stop(); }

@@ -193,3 +193,79 @@ TEST_CASE("a command for an instance not in allow_commands is refused on the res
     REQUIRE(bad.size() == 1);
     CHECK(nlohmann::json::parse(bad[0].payload)["status"] == PL_ERR_INVALID);
 }
+
+TEST_CASE("MQTT 5: a message the broker's ACL refuses is a permanent failure, not a retry loop") {
+    TempDir dir("mqtt-module");
+    mqtt_test::Broker broker(dir.path());
+    ModuleHarness h(passerelle::testing::module_path("mqtt"));
+    REQUIRE(h.create(config(broker, R"(,"protocol":"5","discovery":"off")")).ok());
+    REQUIRE(h.start() == PL_OK);
+    REQUIRE(h.wait_for_health("connected", 5s));
+    auto refused = h.invoke("publish", R"({"topic":"forbidden/x","payload":"no"})");
+    CHECK(refused.status == PL_ERR_PERMANENT);
+    CHECK(refused.result.find("forbidden/x") != std::string::npos);
+    // The connection is still fine for what is allowed.
+    CHECK(h.invoke("publish", R"({"topic":"passerelle/ok","payload":"yes"})").ok());
+    CHECK(h.health().state == "connected");
+}
+
+namespace {
+
+// A throwaway CA and a server certificate for 127.0.0.1, made with the openssl CLI.
+void make_tls_files(const std::filesystem::path& d) {
+    const std::string q = d.string();
+    std::ofstream(d / "san.ext") << "subjectAltName=IP:127.0.0.1,DNS:localhost\n";
+    std::string cmd =
+        "cd " + q + " && openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj /CN=test-ca"
+        " && openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=localhost"
+        " && openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2"
+        " -extfile san.ext"
+        " && openssl req -x509 -newkey rsa:2048 -nodes -keyout other.key -out other-ca.pem -days 2 -subj /CN=other-ca";
+    cmd = "(" + cmd + ") >/dev/null 2>&1";
+    REQUIRE(std::system(cmd.c_str()) == 0);
+}
+
+} // namespace
+
+TEST_CASE("mqtts: verified with ca_file; an unknown CA is refused; verify_tls = false connects with a warning") {
+    TempDir dir("mqtt-module");
+    make_tls_files(dir.path());
+    const int tls_port = mqtt_test::free_port();
+    const std::string d = dir.path().string();
+    mqtt_test::Broker broker(dir.path(), "listener " + std::to_string(tls_port) + " 127.0.0.1\n" +
+                                             "cafile " + d + "/ca.pem\ncertfile " + d + "/server.pem\nkeyfile " + d +
+                                             "/server.key\n");
+    const std::string url = "mqtts://127.0.0.1:" + std::to_string(tls_port);
+    auto cfg = [&](const std::string& extra) {
+        return R"({"url":")" + url + R"(","user":"passerelle","password":"s3cret","daemon_name":"maison",)"
+               R"("reconnect_min":"50ms","reconnect_max":"300ms","discovery":"off")" + extra + "}";
+    };
+    mqtt_test::Subscriber sub(broker.port(), {"passerelle/cam_garage/#"});
+
+    SECTION("the right CA") {
+        ModuleHarness h(passerelle::testing::module_path("mqtt"));
+        REQUIRE(h.create(cfg(R"(,"ca_file":")" + d + R"(/ca.pem")")).ok());
+        REQUIRE(h.start() == PL_OK);
+        REQUIRE(h.wait_for_health("connected", 5s));
+        REQUIRE(h.deliver(event("motion", 1, State::start)).ok());
+        auto m = sub.wait([](auto& x) { return !x.empty(); }, 3s);
+        CHECK_FALSE(m.empty());
+    }
+    SECTION("another CA: not connected, nothing delivered") {
+        ModuleHarness h(passerelle::testing::module_path("mqtt"));
+        REQUIRE(h.create(cfg(R"(,"ca_file":")" + d + R"(/other-ca.pem")")).ok());
+        REQUIRE(h.start() == PL_OK);
+        std::this_thread::sleep_for(1500ms);
+        CHECK(h.health().state != "connected");
+        CHECK(h.counter("connect_attempts") >= 2); // retried with backoff
+    }
+    SECTION("verify_tls = false") {
+        ModuleHarness h(passerelle::testing::module_path("mqtt"));
+        REQUIRE(h.create(cfg(R"(,"verify_tls":false)")).ok());
+        REQUIRE(h.start() == PL_OK);
+        REQUIRE(h.wait_for_health("connected", 5s));
+        bool warned = false;
+        for (auto& l : h.logs()) warned |= l.message.find("verify_tls = false") != std::string::npos;
+        CHECK(warned);
+    }
+}
