@@ -33,6 +33,10 @@ std::string connack_text(int rc, bool v5) {
     return v5 ? std::string(mosquitto_reason_string(rc)) : std::string(mosquitto_connack_string(rc));
 }
 
+// MQTT 5: how long the broker keeps our session (subscriptions, QoS 1
+// commands sent to us) while we are away, like a 3.1.1 persistent session.
+constexpr uint32_t session_expiry_s = 24 * 3600;
+
 struct Pending {
     OutMessage msg;
     MosqClient::Done done;
@@ -110,6 +114,18 @@ struct MosqClient::Impl : std::enable_shared_from_this<Impl> {
         mosquitto_publish_v5_callback_set(mosq, &Impl::on_publish);
         mosquitto_message_v5_callback_set(mosq, &Impl::on_message);
 
+        if (opt.protocol5) {
+            // MQTT 5 ends a session at disconnect unless the CONNECT carries a
+            // session expiry interval. libmosquitto 2.0 takes CONNECT properties
+            // only from the blocking mosquitto_connect_bind_v5, which stores them
+            // before it checks the port: a port of -1 stores them and returns
+            // MOSQ_ERR_INVAL without connecting; the async connect below sends them.
+            mosquitto_property* props = nullptr;
+            mosquitto_property_add_int32(&props, MQTT_PROP_SESSION_EXPIRY_INTERVAL, session_expiry_s);
+            int prc = mosquitto_connect_bind_v5(mosq, opt.host.c_str(), -1, opt.keepalive_s, nullptr, props);
+            mosquitto_property_free_all(&props);
+            if (prc != MOSQ_ERR_INVAL) log(2, "mqtt: could not set the MQTT 5 session expiry (the session ends at each disconnect)");
+        }
         // Resolves the name (blocking getaddrinfo) and starts a non-blocking connect.
         int rc = mosquitto_connect_bind_async(mosq, opt.host.c_str(), opt.port, opt.keepalive_s, nullptr);
         if (rc != MOSQ_ERR_SUCCESS) {
