@@ -165,7 +165,7 @@ private:
         std::string json;
         passerelle::append_event_json(json, e);
         send(batch, {mqtt::event_topic(s_.prefix, e), std::move(json), s_.qos, false, {}});
-        if (e.state != passerelle::State::pulse && s_.retain_state)
+        if (e.state != passerelle::State::pulse && s_.retain_state && e.type != "device") // health has its own topic
             send(batch, {mqtt::state_topic(s_.prefix, e), e.state == passerelle::State::start ? "ON" : "OFF", s_.qos, true, {}});
         if (e.type == "device") send(batch, {mqtt::health_topic(s_.prefix, e.source), e.code, s_.qos, true, {}});
         host().count("published");

@@ -15,7 +15,7 @@ std::string safe_level(std::string_view raw) {
         unsigned char u = static_cast<unsigned char>(c);
         if (c == '/' || c == '+' || c == '#' || u < 0x20 || u == 0x7F) c = '_';
     }
-    if (s.empty()) s = "_";
+    if (s.empty()) s.assign(1, '_'); // not s = "_": a GCC 12 -Wrestrict false positive
     return s;
 }
 

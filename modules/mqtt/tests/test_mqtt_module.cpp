@@ -296,3 +296,38 @@ TEST_CASE("persistent session (3.1.1 and 5): a QoS 1 command sent while the daem
         CHECK(sub.on_topic("passerelle/cmd/demo/emit/result").size() == 1);
     }
 }
+
+TEST_CASE("a source's health (device event): retained health word and one HA diagnostic sensor") {
+    TempDir dir("mqtt-module");
+    mqtt_test::Broker broker(dir.path());
+    mqtt_test::Subscriber sub(broker.port(), {"passerelle/cam_garage/device/#", "homeassistant/sensor/#"});
+    ModuleHarness h(passerelle::testing::module_path("mqtt"));
+    REQUIRE(h.create(config(broker)).ok());
+    REQUIRE(h.start() == PL_OK);
+    REQUIRE(h.wait_for_health("connected", 5s));
+    Event e = event("device", 0, State::stop);
+    e.code = "auth_failed";
+    REQUIRE(h.deliver(e).ok());
+    e.code = "connected";
+    e.state = State::start;
+    REQUIRE(h.deliver(e).ok());
+    auto msgs = sub.wait([](auto& m) { return m.size() >= 3; }, 5s);
+    auto health = sub.on_topic("passerelle/cam_garage/device/health");
+    REQUIRE(health.size() == 2);
+    CHECK(health[0].payload == "auth_failed");
+    CHECK(health[1].payload == "connected");
+    int sensors = 0;
+    for (auto& m : msgs) {
+        if (m.topic.rfind("homeassistant/sensor/", 0) != 0) continue;
+        ++sensors;
+        auto cfg = nlohmann::json::parse(m.payload);
+        CHECK(cfg["state_topic"] == "passerelle/cam_garage/device/health");
+        CHECK(cfg["entity_category"] == "diagnostic");
+    }
+    CHECK(sensors == 1); // start and stop of the health share one entity
+    // Retained: a later subscriber sees the current health.
+    mqtt_test::Subscriber late(broker.port(), {"passerelle/cam_garage/device/health"});
+    auto r = late.wait([](auto& m) { return !m.empty(); }, 3s);
+    REQUIRE(r.size() == 1);
+    CHECK(r[0].payload == "connected");
+}
