@@ -204,6 +204,36 @@ class MqttEndToEnd(unittest.TestCase):
         self.assertTrue(wait_until(lambda: late.lines(), 5))
         self.assertEqual(late.lines()[0][1], "ON")
 
+    def outbox_depth(self):
+        _, text = self.d.get("/metrics")
+        for line in text.splitlines():
+            if line.startswith("passerelle_outbox_depth") and 'instance="mqtt"' in line:
+                return float(line.split()[-1])
+        return None
+
+    def test_nothing_is_lost_when_the_daemon_is_killed_during_an_outage(self):
+        sub = self.sub("passerelle/demo/motion/#", "e2e-kill")
+        self.daemon()
+        self.assertTrue(wait_until(lambda: self.health() == "connected", 10), self.d.log())
+        self.broker.stop()
+        self.assertTrue(wait_until(lambda: self.health() in ("reconnecting", "unreachable"), 10), self.d.log())
+        for i in range(30):
+            self.emit(i)
+        # Committed to the outbox (and unacknowledged: the broker is down), then killed.
+        self.assertTrue(wait_until(lambda: self.outbox_depth() == 30, 10), self.outbox_depth())
+        self.d.kill()
+        self.broker.start()
+        self.d.start()
+        self.assertTrue(wait_until(lambda: self.health() == "connected", 10), self.d.log())
+        for i in range(30, 40):
+            self.emit(i)
+        self.assertTrue(wait_until(lambda: len(set(self.seqs(sub))) >= 40, 20), (self.seqs(sub), self.d.log()))
+        firsts = []
+        for s in self.seqs(sub):
+            if s not in firsts:
+                firsts.append(s)
+        self.assertEqual(firsts, [str(i) for i in range(40)])
+
     def test_a_command_runs_the_action_and_its_result_is_published(self):
         sub = self.sub("passerelle/#", "e2e-cmd")
         self.daemon()
