@@ -1,0 +1,333 @@
+// The mqtt module loaded as the daemon loads it, against a real Mosquitto
+// broker on a loopback port (password file, ACL).
+#include "test_broker.hpp"
+
+#include <module_harness.hpp>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include <future>
+#include <set>
+
+using namespace std::chrono_literals;
+using passerelle::Event;
+using passerelle::State;
+using passerelle::testing::ModuleHarness;
+using passerelle::testing::TempDir;
+
+namespace {
+
+std::string config(const mqtt_test::Broker& b, const std::string& extra = "") {
+    return R"({"url":")" + b.url() + R"(","user":"passerelle","password":"s3cret","daemon_name":"maison",)"
+           R"("reconnect_min":"50ms","reconnect_max":"500ms")" + extra + "}";
+}
+
+Event event(std::string type, int channel, State state, std::map<std::string, std::string> attrs = {}) {
+    Event e;
+    e.id = 42;
+    e.source = "cam_garage";
+    e.module = "hikvision";
+    e.type = std::move(type);
+    e.code = "VMD";
+    e.channel = channel;
+    e.state = state;
+    e.time_ns = e.received_ns = 1700000000000000000;
+    for (auto& [k, v] : attrs) e.attrs[k] = v;
+    return e;
+}
+
+} // namespace
+
+TEST_CASE("events arrive with their topics, payloads, retained state, status and discovery") {
+    TempDir dir("mqtt-module");
+    mqtt_test::Broker broker(dir.path());
+    mqtt_test::Subscriber sub(broker.port(), {"passerelle/#", "homeassistant/#"});
+    ModuleHarness h(passerelle::testing::module_path("mqtt"));
+    REQUIRE(h.create(config(broker)).ok());
+    REQUIRE(h.start() == PL_OK);
+    REQUIRE(h.wait_for_health("connected", 5s));
+
+    auto r = h.deliver(event("motion", 1, State::start, {{"target", "human"}, {"model", "DS-2CD2185FWD-I"}}));
+    REQUIRE(r.ok());
+    REQUIRE(h.deliver(event("doorbell", 0, State::pulse)).ok());
+    REQUIRE(h.deliver(event("motion", 1, State::stop, {{"target", "human"}})).ok());
+
+    auto msgs = sub.wait([](auto& m) { return m.size() >= 9; });
+    auto events = sub.on_topic("passerelle/cam_garage/motion/1");
+    REQUIRE(events.size() == 2);
+    auto j = nlohmann::json::parse(events[0].payload);
+    CHECK(j["type"] == "motion");
+    CHECK(j["state"] == "start");
+    CHECK(j["attrs"]["target"] == "human");
+    CHECK(j["id"] == 42);
+    CHECK_FALSE(events[0].retain);
+    auto states = sub.on_topic("passerelle/cam_garage/motion/1/target-human/state");
+    REQUIRE(states.size() == 2);
+    CHECK(states[0].payload == "ON");
+    CHECK(states[1].payload == "OFF");
+    CHECK(sub.on_topic("passerelle/cam_garage/doorbell").size() == 1);
+    CHECK(sub.on_topic("passerelle/maison/status").at(0).payload == "online");
+
+    // Discovery: valid JSON, one config per combination, unique ids, the model known.
+    std::set<std::string> ids;
+    int configs = 0;
+    for (auto& m : sub.messages()) {
+        if (m.topic.rfind("homeassistant/", 0) != 0) continue;
+        ++configs;
+        auto cfg = nlohmann::json::parse(m.payload);
+        CHECK(ids.insert(cfg["unique_id"].get<std::string>()).second);
+        CHECK(cfg["availability"][0]["topic"] == "passerelle/maison/status");
+        if (cfg["state_topic"] == "passerelle/cam_garage/motion/1/target-human/state")
+            CHECK(cfg["device"]["model"] == "DS-2CD2185FWD-I");
+    }
+    CHECK(configs == 2); // motion/ch1/human and doorbell; the stop reused the start's config
+
+    // A later subscriber sees the current state (retained).
+    mqtt_test::Subscriber late(broker.port(), {"passerelle/cam_garage/motion/1/target-human/state"});
+    auto retained = late.wait([](auto& m) { return !m.empty(); }, 3s);
+    REQUIRE(retained.size() == 1);
+    CHECK(retained[0].payload == "OFF");
+    CHECK(retained[0].retain);
+
+    // The publish action.
+    REQUIRE(h.invoke("publish", R"({"topic":"passerelle/custom/x","payload":"hello","retain":true})").ok());
+    sub.wait([](auto& m) { return std::any_of(m.begin(), m.end(), [](auto& x) { return x.topic == "passerelle/custom/x"; }); });
+    REQUIRE(sub.on_topic("passerelle/custom/x").size() == 1);
+    CHECK(h.invoke("publish", R"({"topic":"passerelle/#","payload":"x"})").status == PL_ERR_INVALID);
+
+    // A clean stop leaves "offline" as the retained status.
+    h.stop();
+    sub.wait([](auto& m) { return std::count_if(m.begin(), m.end(), [](auto& x) { return x.topic == "passerelle/maison/status"; }) >= 2; });
+    CHECK(sub.on_topic("passerelle/maison/status").back().payload == "offline");
+}
+
+TEST_CASE("discovery is not published twice across a restart (state file)") {
+    TempDir dir("mqtt-module");
+    mqtt_test::Broker broker(dir.path());
+    ModuleHarness h(passerelle::testing::module_path("mqtt"));
+    REQUIRE(h.create(config(broker)).ok());
+    REQUIRE(h.start() == PL_OK);
+    REQUIRE(h.wait_for_health("connected", 5s));
+    REQUIRE(h.deliver(event("motion", 1, State::start)).ok());
+    CHECK(h.counter("discovery_published") == 1);
+    h.destroy();
+
+    mqtt_test::Subscriber sub(broker.port(), {"homeassistant/#"});
+    sub.wait([](auto& m) { return !m.empty(); }, 2s); // the retained config from the first run
+    const size_t before = sub.messages().size();
+    CHECK(before == 1);
+    REQUIRE(h.create(config(broker)).ok()); // same harness state dir: the daemon restarted
+    REQUIRE(h.start() == PL_OK);
+    REQUIRE(h.wait_for_health("connected", 5s));
+    REQUIRE(h.deliver(event("motion", 1, State::stop)).ok());
+    REQUIRE(h.deliver(event("motion", 2, State::start)).ok()); // a new combination is announced
+    sub.wait([&](auto& m) { return m.size() > before; }, 3s);
+    CHECK(h.counter("discovery_published") == 2); // the harness keeps counters across instances: 1 + the new one
+    auto msgs = sub.messages();
+    REQUIRE(msgs.size() == before + 1);
+    CHECK(msgs.back().topic.find("motion_ch2") != std::string::npos);
+}
+
+TEST_CASE("a wrong password gives auth_failed without a tight loop") {
+    TempDir dir("mqtt-module");
+    mqtt_test::Broker broker(dir.path());
+    ModuleHarness h(passerelle::testing::module_path("mqtt"));
+    std::string cfg = R"({"url":")" + broker.url() +
+                      R"(","user":"passerelle","password":"wrong","daemon_name":"maison","reconnect_min":"10ms","auth_retry":"5s"})";
+    REQUIRE(h.create(cfg).ok());
+    REQUIRE(h.start() == PL_OK);
+    REQUIRE(h.wait_for_health("auth_failed", 5s));
+    std::this_thread::sleep_for(1500ms);
+    CHECK(h.counter("connect_attempts") == 1); // the next try waits auth_retry, not reconnect_min
+    CHECK(h.health().detail.find("wrong") == std::string::npos); // never the secret
+    for (auto& l : h.logs()) CHECK(l.message.find("wrong") == std::string::npos);
+}
+
+TEST_CASE("an unreachable broker is reported and retried with backoff; events wait, then go in order") {
+    TempDir dir("mqtt-module");
+    mqtt_test::Broker broker(dir.path());
+    mqtt_test::Subscriber sub(broker.port(), {"passerelle/cam_garage/#"});
+    broker.stop();
+    ModuleHarness h(passerelle::testing::module_path("mqtt"));
+    REQUIRE(h.create(config(broker, R"(,"discovery":"off")")).ok());
+    REQUIRE(h.start() == PL_OK);
+    REQUIRE(h.wait_for_health("unreachable", 5s));
+    // A delivery while the broker is down is held, not refused.
+    auto pending = std::async(std::launch::async, [&] { return h.deliver(event("motion", 1, State::start), 15s); });
+    std::this_thread::sleep_for(300ms);
+    broker.start();
+    REQUIRE(pending.get().ok());
+    REQUIRE(h.wait_for_health("connected", 5s));
+    CHECK(h.counter("connect_attempts") >= 2);
+    mqtt_test::Subscriber after(broker.port(), {"passerelle/cam_garage/motion/1/state"});
+    auto m = after.wait([](auto& x) { return !x.empty(); }, 3s);
+    REQUIRE(m.size() == 1);
+    CHECK(m[0].payload == "ON");
+}
+
+TEST_CASE("a command for an instance not in allow_commands is refused on the result topic") {
+    TempDir dir("mqtt-module");
+    mqtt_test::Broker broker(dir.path());
+    mqtt_test::Subscriber sub(broker.port(), {"passerelle/cmd/#"});
+    ModuleHarness h(passerelle::testing::module_path("mqtt"));
+    REQUIRE(h.create(config(broker, R"(,"allow_commands":["demo"])")).ok());
+    REQUIRE(h.start() == PL_OK);
+    REQUIRE(h.wait_for_health("connected", 5s));
+    std::this_thread::sleep_for(200ms); // the SUBSCRIBE is in
+    sub.publish("passerelle/cmd/secret_box/open", "{}");
+    auto m = sub.wait([](auto& x) {
+        return std::any_of(x.begin(), x.end(), [](auto& y) { return y.topic == "passerelle/cmd/secret_box/open/result"; });
+    }, 5s);
+    auto results = sub.on_topic("passerelle/cmd/secret_box/open/result");
+    REQUIRE(results.size() == 1);
+    auto j = nlohmann::json::parse(results[0].payload);
+    CHECK(j["ok"] == false);
+    CHECK(j["error"].get<std::string>().find("not allowed") != std::string::npos);
+
+    sub.publish("passerelle/cmd/demo/emit", "not json");
+    sub.wait([](auto& x) {
+        return std::any_of(x.begin(), x.end(), [](auto& y) { return y.topic == "passerelle/cmd/demo/emit/result"; });
+    }, 5s);
+    auto bad = sub.on_topic("passerelle/cmd/demo/emit/result");
+    REQUIRE(bad.size() == 1);
+    CHECK(nlohmann::json::parse(bad[0].payload)["status"] == PL_ERR_INVALID);
+}
+
+TEST_CASE("MQTT 5: a message the broker's ACL refuses is a permanent failure, not a retry loop") {
+    TempDir dir("mqtt-module");
+    mqtt_test::Broker broker(dir.path());
+    ModuleHarness h(passerelle::testing::module_path("mqtt"));
+    REQUIRE(h.create(config(broker, R"(,"protocol":"5","discovery":"off")")).ok());
+    REQUIRE(h.start() == PL_OK);
+    REQUIRE(h.wait_for_health("connected", 5s));
+    auto refused = h.invoke("publish", R"({"topic":"forbidden/x","payload":"no"})");
+    CHECK(refused.status == PL_ERR_PERMANENT);
+    CHECK(refused.result.find("forbidden/x") != std::string::npos);
+    // The connection is still fine for what is allowed.
+    CHECK(h.invoke("publish", R"({"topic":"passerelle/ok","payload":"yes"})").ok());
+    CHECK(h.health().state == "connected");
+}
+
+namespace {
+
+// A throwaway CA and a server certificate for 127.0.0.1, made with the openssl CLI.
+void make_tls_files(const std::filesystem::path& d) {
+    const std::string q = d.string();
+    std::ofstream(d / "san.ext") << "subjectAltName=IP:127.0.0.1,DNS:localhost\n";
+    std::string cmd =
+        "cd " + q + " && openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj /CN=test-ca"
+        " && openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=localhost"
+        " && openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2"
+        " -extfile san.ext"
+        " && openssl req -x509 -newkey rsa:2048 -nodes -keyout other.key -out other-ca.pem -days 2 -subj /CN=other-ca";
+    cmd = "(" + cmd + ") >/dev/null 2>&1";
+    REQUIRE(std::system(cmd.c_str()) == 0);
+}
+
+} // namespace
+
+TEST_CASE("mqtts: verified with ca_file; an unknown CA is refused; verify_tls = false connects with a warning") {
+    TempDir dir("mqtt-module");
+    make_tls_files(dir.path());
+    const int tls_port = mqtt_test::free_port();
+    const std::string d = dir.path().string();
+    mqtt_test::Broker broker(dir.path(), "listener " + std::to_string(tls_port) + " 127.0.0.1\n" +
+                                             "cafile " + d + "/ca.pem\ncertfile " + d + "/server.pem\nkeyfile " + d +
+                                             "/server.key\n");
+    const std::string url = "mqtts://127.0.0.1:" + std::to_string(tls_port);
+    auto cfg = [&](const std::string& extra) {
+        return R"({"url":")" + url + R"(","user":"passerelle","password":"s3cret","daemon_name":"maison",)"
+               R"("reconnect_min":"50ms","reconnect_max":"300ms","discovery":"off")" + extra + "}";
+    };
+    mqtt_test::Subscriber sub(broker.port(), {"passerelle/cam_garage/#"});
+
+    SECTION("the right CA") {
+        ModuleHarness h(passerelle::testing::module_path("mqtt"));
+        REQUIRE(h.create(cfg(R"(,"ca_file":")" + d + R"(/ca.pem")")).ok());
+        REQUIRE(h.start() == PL_OK);
+        REQUIRE(h.wait_for_health("connected", 5s));
+        REQUIRE(h.deliver(event("motion", 1, State::start)).ok());
+        auto m = sub.wait([](auto& x) { return !x.empty(); }, 3s);
+        CHECK_FALSE(m.empty());
+    }
+    SECTION("another CA: not connected, nothing delivered") {
+        ModuleHarness h(passerelle::testing::module_path("mqtt"));
+        REQUIRE(h.create(cfg(R"(,"ca_file":")" + d + R"(/other-ca.pem")")).ok());
+        REQUIRE(h.start() == PL_OK);
+        std::this_thread::sleep_for(1500ms);
+        CHECK(h.health().state != "connected");
+        CHECK(h.counter("connect_attempts") >= 2); // retried with backoff
+    }
+    SECTION("verify_tls = false") {
+        ModuleHarness h(passerelle::testing::module_path("mqtt"));
+        REQUIRE(h.create(cfg(R"(,"verify_tls":false)")).ok());
+        REQUIRE(h.start() == PL_OK);
+        REQUIRE(h.wait_for_health("connected", 5s));
+        bool warned = false;
+        for (auto& l : h.logs()) warned |= l.message.find("verify_tls = false") != std::string::npos;
+        CHECK(warned);
+    }
+}
+
+TEST_CASE("persistent session (3.1.1 and 5): a QoS 1 command sent while the daemon is away reaches it on return") {
+    for (const char* protocol : {"3.1.1", "5"}) {
+        INFO("protocol " << protocol);
+        TempDir dir("mqtt-module");
+        mqtt_test::Broker broker(dir.path());
+        mqtt_test::Subscriber sub(broker.port(), {"passerelle/cmd/#"});
+        const std::string cfg =
+            config(broker, std::string(R"(,"discovery":"off","allow_commands":["demo"],"protocol":")") + protocol + "\"");
+        ModuleHarness h(passerelle::testing::module_path("mqtt"));
+        REQUIRE(h.create(cfg).ok());
+        REQUIRE(h.start() == PL_OK);
+        REQUIRE(h.wait_for_health("connected", 5s));
+        std::this_thread::sleep_for(300ms); // the SUBSCRIBE is in
+        h.destroy();                         // a clean DISCONNECT
+        sub.publish("passerelle/cmd/demo/emit", R"({"type":"doorbell"})");
+        std::this_thread::sleep_for(200ms);
+        REQUIRE(h.create(cfg).ok());
+        REQUIRE(h.start() == PL_OK);
+        // The harness host cannot run actions (no ABI 1.1 invoke): the answer is an error, but it
+        // proves the broker kept the command for us.
+        auto m = sub.wait([](auto& x) {
+            return std::any_of(x.begin(), x.end(), [](auto& y) { return y.topic == "passerelle/cmd/demo/emit/result"; });
+        }, 5s);
+        CHECK(sub.on_topic("passerelle/cmd/demo/emit/result").size() == 1);
+    }
+}
+
+TEST_CASE("a source's health (device event): retained health word and one HA diagnostic sensor") {
+    TempDir dir("mqtt-module");
+    mqtt_test::Broker broker(dir.path());
+    mqtt_test::Subscriber sub(broker.port(), {"passerelle/cam_garage/device/#", "homeassistant/sensor/#"});
+    ModuleHarness h(passerelle::testing::module_path("mqtt"));
+    REQUIRE(h.create(config(broker)).ok());
+    REQUIRE(h.start() == PL_OK);
+    REQUIRE(h.wait_for_health("connected", 5s));
+    Event e = event("device", 0, State::stop);
+    e.code = "auth_failed";
+    REQUIRE(h.deliver(e).ok());
+    e.code = "connected";
+    e.state = State::start;
+    REQUIRE(h.deliver(e).ok());
+    auto msgs = sub.wait([](auto& m) { return m.size() >= 3; }, 5s);
+    auto health = sub.on_topic("passerelle/cam_garage/device/health");
+    REQUIRE(health.size() == 2);
+    CHECK(health[0].payload == "auth_failed");
+    CHECK(health[1].payload == "connected");
+    int sensors = 0;
+    for (auto& m : msgs) {
+        if (m.topic.rfind("homeassistant/sensor/", 0) != 0) continue;
+        ++sensors;
+        auto cfg = nlohmann::json::parse(m.payload);
+        CHECK(cfg["state_topic"] == "passerelle/cam_garage/device/health");
+        CHECK(cfg["entity_category"] == "diagnostic");
+    }
+    CHECK(sensors == 1); // start and stop of the health share one entity
+    // Retained: a later subscriber sees the current health.
+    mqtt_test::Subscriber late(broker.port(), {"passerelle/cam_garage/device/health"});
+    auto r = late.wait([](auto& m) { return !m.empty(); }, 3s);
+    REQUIRE(r.size() == 1);
+    CHECK(r[0].payload == "connected");
+}
