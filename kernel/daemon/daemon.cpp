@@ -234,6 +234,7 @@ int Daemon::start() {
         ApiOptions api;
         api.listen = config_.daemon.api.listen;
         api.token = config_.daemon.api.token;
+        api.action_timeout = std::chrono::milliseconds(config_.daemon.api.action_timeout_ms);
         try {
             api_ = start_api_server(api, *this);
         } catch (const std::exception& e) {
