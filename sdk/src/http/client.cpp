@@ -81,9 +81,20 @@ ClientCore::ClientCore(asio::io_context& io_context, ClientOptions opts)
 }
 
 void ClientCore::track(const std::shared_ptr<Exchange>& ex) {
-    if (live.size() >= 64) std::erase_if(live, [](const auto& w) { return w.expired(); });
+    if (live.size() >= 8) std::erase_if(live, [](const auto& w) { return w.expired(); });
     live.push_back(ex);
 }
+
+namespace {
+// Not make_shared: `live` holds weak_ptrs, and a weak_ptr to a make_shared
+// object keeps the whole allocation (an Exchange is ~18 KB with its read
+// chunk) until the weak_ptr goes. With a separate control block a finished
+// exchange is freed at once; 1,000 devices x 3 finished requests kept 54 MB.
+template <class... A>
+std::shared_ptr<Exchange> new_exchange(A&&... args) {
+    return std::shared_ptr<Exchange>(new Exchange(std::forward<A>(args)...));
+}
+} // namespace
 
 } // namespace detail
 
@@ -124,12 +135,12 @@ HttpClient::~HttpClient() {
 }
 
 void HttpClient::request(Request request, std::function<void(Response)> done) {
-    auto ex = std::make_shared<detail::Exchange>(core_, std::move(request), std::move(done));
+    auto ex = detail::new_exchange(core_, std::move(request), std::move(done));
     boost::asio::post(core_->io, [ex] { ex->start(); });
 }
 
 StreamHandle HttpClient::stream(Request request, StreamCallbacks callbacks) {
-    auto ex = std::make_shared<detail::Exchange>(core_, std::move(request), std::move(callbacks));
+    auto ex = detail::new_exchange(core_, std::move(request), std::move(callbacks));
     boost::asio::post(core_->io, [ex] { ex->start(); });
     return StreamHandle(ex);
 }
