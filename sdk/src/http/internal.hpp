@@ -158,7 +158,13 @@ private:
     bool reuse_retried_ = false;
     bhttp::request<bhttp::string_body> wire_;
     std::optional<bhttp::response_parser<bhttp::buffer_body>> parser_;
-    std::array<char, 16384> chunk_{};
+    // Body bytes come out of the parser in chunk_-sized pieces. Reads are
+    // small while a stream trickles (an event part is ~1 KB) and grow while
+    // they come back full: 1,000 idle device streams hold ~8 KiB each, not 32.
+    static constexpr std::size_t kSmallRead = 4096;
+    static constexpr std::size_t kLargeRead = 65536;
+    std::array<char, kSmallRead> chunk_{};
+    std::size_t read_size_ = kSmallRead;
     bool head_handled_ = false;
     bool received_any_ = false;
     Mode mode_ = Mode::collect;
