@@ -155,7 +155,7 @@ struct AlertStream::Impl : std::enable_shared_from_this<Impl> {
             state.on_other_part(now, out);
             return;
         }
-        for (const Notification& n : d.notifications) {
+        for (Notification& n : d.notifications) {
             if (n.heartbeat) {
                 ++stats.heartbeats;
                 count("heartbeats");
@@ -164,7 +164,7 @@ struct AlertStream::Impl : std::enable_shared_from_this<Impl> {
                     silent_device = false;
                 }
             }
-            state.on_notification(n, now, out);
+            state.on_notification(std::move(n), now, out);
         }
     }
 
