@@ -64,20 +64,26 @@ void Pool::clear() {
 }
 
 ClientCore::ClientCore(asio::io_context& io_context, ClientOptions opts)
-    : io(io_context), options(std::move(opts)), ssl(asio::ssl::context::tls_client) {
-    if (!options.verify_tls) {
-        ssl.set_verify_mode(asio::ssl::verify_none);
-        return;
-    }
-    ssl.set_verify_mode(asio::ssl::verify_peer);
+    : io(io_context), options(std::move(opts)) {
+    if (!options.verify_tls) return; // built on first use, see ssl_context()
+    ssl.emplace(asio::ssl::context::tls_client);
+    ssl->set_verify_mode(asio::ssl::verify_peer);
     beast::error_code ec;
     if (!options.ca_file.empty()) {
-        ssl.load_verify_file(options.ca_file, ec);
+        ssl->load_verify_file(options.ca_file, ec);
         if (ec) throw std::runtime_error("ca_file " + options.ca_file + " cannot be loaded as PEM certificates: " + ec.message());
     } else {
-        ssl.set_default_verify_paths(ec);
+        ssl->set_default_verify_paths(ec);
         if (ec) throw std::runtime_error("cannot load the system certificate store: " + ec.message());
     }
+}
+
+asio::ssl::context& ClientCore::ssl_context() {
+    if (!ssl) {
+        ssl.emplace(asio::ssl::context::tls_client);
+        ssl->set_verify_mode(asio::ssl::verify_none);
+    }
+    return *ssl;
 }
 
 void ClientCore::track(const std::shared_ptr<Exchange>& ex) {

@@ -91,7 +91,7 @@ void Exchange::on_resolved(const beast::error_code& ec, const tcp::resolver::res
     if (finished_) return;
     if (ec) return io_failed(ec, "resolve");
     conn_ = std::make_unique<Connection>();
-    if (url_.tls) conn_->tls.emplace(core_->io, core_->ssl);
+    if (url_.tls) conn_->tls.emplace(core_->io, core_->ssl_context());
     else conn_->plain.emplace(core_->io);
     asio::async_connect(conn_->socket(), results,
                         [self = shared_from_this()](const beast::error_code& e, const tcp::endpoint&) {

@@ -76,7 +76,11 @@ public:
 
     asio::io_context& io;
     ClientOptions options;
-    asio::ssl::context ssl;
+    // Built at once when verifying (a bad ca_file throws from the constructor),
+    // else on the first https exchange: an OpenSSL context is ~9 KB, and a
+    // plain-http device (most cameras) never needs one.
+    asio::ssl::context& ssl_context();
+    std::optional<asio::ssl::context> ssl;
     Pool pool;
     std::map<std::string, AuthState> auth;          // by origin
     std::vector<std::weak_ptr<Exchange>> live;      // to cancel on destruction
