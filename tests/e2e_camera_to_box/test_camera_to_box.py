@@ -5,7 +5,6 @@ like the Hikvision Event plugin) and an eeDomus peripheral set on every
 start/stop. Issue 7 point 11."""
 import argparse
 import os
-import subprocess
 import sys
 import unittest
 
@@ -15,7 +14,7 @@ sys.path[:0] = [os.path.join(ROOT, "tests", "e2e"), os.path.join(ROOT, "modules"
 
 import eedomus_sim  # noqa: E402
 import jeedom_sim  # noqa: E402
-from daemon_harness import Daemon, wait_until  # noqa: E402
+from daemon_harness import Daemon, SimProcess, wait_until  # noqa: E402
 
 HIK_SIM = os.path.join(ROOT, "modules", "hikvision", "tests", "hik_sim.py")
 CORE_KEY = "core-key-camera-to-box-0123"
@@ -63,23 +62,8 @@ params = {{ periph_id = "5678", value = "{{state}}" }}
 """
 
 
-class HikSim:
-    """hik_sim.py as a child process; its first stdout line says the port."""
-
-    def __init__(self, *args):
-        self.proc = subprocess.Popen([sys.executable, HIK_SIM, "--port", "0", "--lifetime", "90", *args],
-                                     stdout=subprocess.PIPE, text=True)
-        line = self.proc.stdout.readline()
-        assert line.startswith("PORT "), line
-        self.port = int(line.split()[1])
-
-    def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+def HikSim(*args):
+    return SimProcess(HIK_SIM, *args, lifetime=90)
 
 
 class CameraToBox(unittest.TestCase):
