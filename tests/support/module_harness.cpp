@@ -5,7 +5,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include <arpa/inet.h>
 #include <dlfcn.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <condition_variable>
 #include <cstdlib>
@@ -22,6 +26,22 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 // ---------------------------------------------------------------- TempDir
+
+int free_loopback_port() {
+    int s = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (s < 0) throw std::runtime_error("socket() failed");
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+        ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+        ::close(s);
+        throw std::runtime_error("no free loopback port");
+    }
+    ::close(s);
+    return ntohs(a.sin_port);
+}
 
 TempDir::TempDir(std::string_view prefix) {
     std::string pattern = (fs::temp_directory_path() / (std::string(prefix) + "-XXXXXX")).string();

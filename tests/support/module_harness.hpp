@@ -71,6 +71,10 @@ private:
     std::filesystem::path path_;
 };
 
+// A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then closed),
+// for a simulator or broker a test starts as a child process.
+int free_loopback_port();
+
 struct LogLine {
     int32_t level; // pl_log_level
     std::string message;

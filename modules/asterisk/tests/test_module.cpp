@@ -5,9 +5,6 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -24,23 +21,10 @@ using namespace std::chrono_literals;
 
 namespace {
 
-int free_port() {
-    int s = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
-    int port = ntohs(a.sin_port);
-    ::close(s);
-    return port;
-}
-
 // The simulator as a child process; commands go to its stdin.
 class Sim {
 public:
-    explicit Sim(const std::string& version = "20.20.1", const std::string& extra = "") : port_(free_port()) {
+    explicit Sim(const std::string& version = "20.20.1", const std::string& extra = "") : port_(passerelle::testing::free_loopback_port()) {
         std::string cmd = std::string(PYTHON3) + " " + AMI_SIM + " --port " + std::to_string(port_) + " --version " + version +
                           " --log " + (dir_ / "sim.jsonl").string() + " " + extra + " > " + (dir_ / "sim.out").string() + " 2>&1";
         pipe_ = ::popen(cmd.c_str(), "w");
