@@ -17,18 +17,4 @@ unsigned http_status_for(int32_t s) {
     }
 }
 
-std::string_view status_name(int32_t s) {
-    switch (s) {
-    case PL_OK: return "ok";
-    case PL_ERR_INVALID: return "invalid";
-    case PL_ERR_RETRY: return "retry";
-    case PL_ERR_PERMANENT: return "permanent";
-    case PL_ERR_AUTH: return "auth";
-    case PL_ERR_UNKNOWN_ACTION: return "unknown_action";
-    case PL_ERR_TIMEOUT: return "timeout";
-    case PL_ERR_INTERNAL: return "internal";
-    default: return "unknown";
-    }
-}
-
 } // namespace passerelle::kernel::api

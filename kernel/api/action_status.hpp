@@ -1,6 +1,8 @@
 // pl_status (abi.h) -> HTTP status and the short name the API shows. Pure.
 #pragma once
 
+#include <passerelle/status_name.hpp>
+
 #include <cstdint>
 #include <string_view>
 
@@ -10,8 +12,6 @@ namespace passerelle::kernel::api {
 // PERMANENT 502, INTERNAL (and any unknown value) 500.
 unsigned http_status_for(int32_t pl_status);
 
-// "ok", "invalid", "retry", "permanent", "auth", "unknown_action", "timeout",
-// "internal"; "unknown" for a value abi.h does not define.
-std::string_view status_name(int32_t pl_status);
+using passerelle::status_name; // "ok", "retry"... (sdk: passerelle/status_name.hpp)
 
 } // namespace passerelle::kernel::api

@@ -1,5 +1,7 @@
 #include "core/instance_host.hpp"
 
+#include <passerelle/status_name.hpp>
+
 #include "core/logging.hpp"
 #include "core/timer_service.hpp"
 
@@ -30,18 +32,6 @@ bool is_good_health(std::string_view state) { return state == "ok" || state == "
 
 } // namespace
 
-std::string_view status_name(int32_t status) {
-    switch (status) {
-    case PL_OK: return "ok";
-    case PL_ERR_INVALID: return "invalid";
-    case PL_ERR_RETRY: return "retry";
-    case PL_ERR_PERMANENT: return "permanent";
-    case PL_ERR_AUTH: return "auth";
-    case PL_ERR_UNKNOWN_ACTION: return "unknown_action";
-    case PL_ERR_TIMEOUT: return "timeout";
-    default: return "internal";
-    }
-}
 
 InstanceHost::InstanceHost(std::shared_ptr<ModuleLibrary> library, InstanceConfig config, HostServices services)
     : library_(std::move(library)), config_(std::move(config)), services_(std::move(services)) {

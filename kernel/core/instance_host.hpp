@@ -104,6 +104,4 @@ private:
     std::atomic<uint64_t> delivery_errors_{0};
 };
 
-std::string_view status_name(int32_t status);
-
 } // namespace passerelle::kernel
