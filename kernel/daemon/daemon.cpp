@@ -415,6 +415,7 @@ std::string Daemon::metrics_text() {
         {"passerelle_outbox_retried_total", "counter", "Delivery attempts that will be retried.", {}},
         {"passerelle_outbox_given_up_total", "counter", "Deliveries given up (permanent error or max_age).", {}},
         {"passerelle_outbox_dropped_total", "counter", "Deliveries dropped by the outbox bounds.", {}},
+        {"passerelle_outbox_uncommitted", "gauge", "Deliveries accepted but not on disk yet (next group commit).", {}},
     };
     for (const auto& [name, sink] : sinks_) {
         auto s = sink.queue->stats();
@@ -427,6 +428,7 @@ std::string Daemon::metrics_text() {
         families[3].samples << families[3].name << l << s.retried << "\n";
         families[4].samples << families[4].name << l << s.given_up << "\n";
         families[5].samples << families[5].name << l << s.dropped << "\n";
+        families[6].samples << families[6].name << l << s.uncommitted << "\n";
     }
     for (auto& f : families)
         out << "# HELP " << f.name << " " << f.help << "\n# TYPE " << f.name << " " << f.type << "\n" << f.samples.str();
@@ -486,7 +488,8 @@ std::string Daemon::instances_json() {
             auto s = sink->second.queue->stats();
             out += ",\"sink\":{\"health\":";
             append_json_string(out, s.health);
-            out += ",\"depth\":" + std::to_string(s.depth) + ",\"oldest_age_ms\":" + std::to_string(s.oldest_age_ms) +
+            out += ",\"depth\":" + std::to_string(s.depth) + ",\"uncommitted\":" + std::to_string(s.uncommitted) +
+                   ",\"oldest_age_ms\":" + std::to_string(s.oldest_age_ms) +
                    ",\"delivered\":" + std::to_string(s.delivered) + ",\"retried\":" + std::to_string(s.retried) +
                    ",\"given_up\":" + std::to_string(s.given_up) + ",\"dropped\":" + std::to_string(s.dropped) +
                    ",\"last_error\":";

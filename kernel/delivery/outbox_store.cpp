@@ -350,6 +350,7 @@ public:
             if (s.depth == 0)
                 s.oldest_age_ms = std::max<int64_t>(0, now_ms_since_epoch() - channel_->pending_since_ms.load());
             s.depth += pending;
+            s.uncommitted = pending;
         }
         if (!core_->durable.load()) {
             std::string err;

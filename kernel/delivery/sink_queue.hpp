@@ -35,7 +35,8 @@ public:
 };
 
 struct SinkStats {
-    uint64_t depth = 0;
+    uint64_t depth = 0;       // waiting, in flight included, uncommitted included
+    uint64_t uncommitted = 0; // of depth: accepted but not on disk yet (the next group commit)
     int64_t oldest_age_ms = 0;
     uint64_t delivered = 0;
     uint64_t retried = 0;

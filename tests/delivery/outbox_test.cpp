@@ -54,6 +54,25 @@ TEST_CASE("outbox delivers in order and deletes acknowledged rows", "[outbox]") 
     q->close(1s);
 }
 
+TEST_CASE("stats say how many accepted jobs are not on disk yet", "[outbox][stats]") {
+    TempDir dir;
+    auto store = OutboxStore::open(options_for(dir));
+    FakeSink sink("jeedom", 4);
+    sink.hold(true); // nothing is acknowledged: the depth stays
+    auto q = store->open_queue(sink);
+    for (uint64_t i = 1; i <= 50; ++i) q->push(make_job(i));
+    auto s = q->stats();
+    CHECK(s.depth == 50);              // pushed jobs count at once...
+    CHECK(s.uncommitted <= s.depth);   // ...some of them maybe not committed yet
+    store->flush();
+    REQUIRE(sink.wait_until([&] { return q->stats().uncommitted == 0; }));
+    CHECK(q->stats().depth == 50);
+    CHECK(rows_for(dir.str(), "jeedom") == 50); // uncommitted 0 means on disk
+    sink.hold(false);
+    REQUIRE(sink.wait_ok(50));
+    q->close(1s);
+}
+
 TEST_CASE("rows left at close are delivered first, in order, after a restart", "[outbox][restart]") {
     TempDir dir;
     {

@@ -185,10 +185,9 @@ class HomeAuto(unittest.TestCase):
         self.jeedom.set_down(True)
         for seq in range(1, 4):
             self.emit(d, "motion", seq)
-        self.assertTrue(wait_until(lambda: self.instance(d, "jeedom")["sink"]["depth"] >= 3, timeout=5), d.log())
-        # depth counts jobs pushed but not yet committed too: give the outbox's
-        # writer (1 ms group commit) time to commit them before the kill.
-        time.sleep(0.5)
+        # depth counts jobs accepted but not yet committed too: wait for the disk.
+        self.assertTrue(wait_until(lambda: self.instance(d, "jeedom")["sink"]["depth"] >= 3
+                                   and self.instance(d, "jeedom")["sink"]["uncommitted"] == 0, timeout=5), d.log())
         d.kill()
         self.jeedom.set_down(False)
         d.start()

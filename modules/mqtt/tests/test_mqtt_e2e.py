@@ -204,12 +204,19 @@ class MqttEndToEnd(unittest.TestCase):
         self.assertTrue(wait_until(lambda: late.lines(), 5))
         self.assertEqual(late.lines()[0][1], "ON")
 
-    def outbox_depth(self):
+    def outbox_gauge(self, family):
         _, text = self.d.get("/metrics")
         for line in text.splitlines():
-            if line.startswith("passerelle_outbox_depth") and 'instance="mqtt"' in line:
+            if line.startswith(family + "{") and 'instance="mqtt"' in line:
                 return float(line.split()[-1])
         return None
+
+    def outbox_depth(self):
+        return self.outbox_gauge("passerelle_outbox_depth")
+
+    def on_disk(self, n):
+        """n deliveries wait, all committed (depth also counts those not on disk yet)."""
+        return self.outbox_depth() == n and self.outbox_gauge("passerelle_outbox_uncommitted") == 0
 
     def test_nothing_is_lost_when_the_daemon_is_killed_during_an_outage(self):
         sub = self.sub("passerelle/demo/motion/#", "e2e-kill")
@@ -223,7 +230,7 @@ class MqttEndToEnd(unittest.TestCase):
         for i in range(30):
             self.emit(i)
         # Committed to the outbox (and unacknowledged: the broker is down), then killed.
-        self.assertTrue(wait_until(lambda: self.outbox_depth() == before + 30, 10), (before, self.outbox_depth()))
+        self.assertTrue(wait_until(lambda: self.on_disk(before + 30), 10), (before, self.outbox_depth()))
         self.d.kill()
         self.broker.start()
         self.d.start()
