@@ -63,7 +63,7 @@ int main(int argc, char** argv) {
     t0 = std::chrono::steady_clock::now();
     n = run(wire, iterations, [&](const Part& p) {
         now += 1'000'000;
-        for (const auto& note : decode_part(p).notifications) st.on_notification(note, now, out);
+        for (auto& note : decode_part(p).notifications) st.on_notification(std::move(note), now, out); // as alert_stream
         events += out.size();
         out.clear();
     });

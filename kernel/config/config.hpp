@@ -32,6 +32,9 @@ struct ConfigIssue {
 struct ApiConfig {
     std::string listen = "127.0.0.1:8640";
     std::string token; // secret: never logged
+    // How long a control-API action may take before the caller gets 504. A SIP call
+    // answers after ringing and playing its message, so users raise it for long ones.
+    int64_t action_timeout_ms = 30000;
 };
 
 struct DaemonConfig {

@@ -38,7 +38,7 @@ void read_api(Reader& r, const toml::node& node, DaemonConfig& out) {
         r.error(r.pos(node), "daemon.api", "expected a table, " + got(node));
         return;
     }
-    r.reject_unknown_keys(*api, "daemon.api", {"listen", "token", "token_file", "enabled"});
+    r.reject_unknown_keys(*api, "daemon.api", {"listen", "token", "token_file", "enabled", "action_timeout"});
     if (const auto* n = api->get("listen")) {
         if (auto t = r.string_value(*n, "daemon.api.listen", false)) {
             if (valid_listen(t->value)) out.api.listen = t->value;
@@ -65,6 +65,13 @@ void read_api(Reader& r, const toml::node& node, DaemonConfig& out) {
             } else {
                 r.error(r.pos(*token_file), "daemon.api.token_file", err);
             }
+        }
+    }
+    if (const auto* n = api->get("action_timeout")) {
+        if (auto ms = r.duration_value(*n, "daemon.api.action_timeout")) {
+            if (*ms < 1000 || *ms > 3'600'000)
+                r.error(r.pos(*n), "daemon.api.action_timeout", "expected between 1s and 1h");
+            else out.api.action_timeout_ms = *ms;
         }
     }
     if (const auto* n = api->get("enabled")) {

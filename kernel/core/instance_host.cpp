@@ -116,6 +116,12 @@ void InstanceHost::invoke(const std::string& action, const std::string& params_j
         done(PL_ERR_INTERNAL, "instance '" + config_.name + "' is not running");
         return;
     }
+    if (!running_) {
+        // The outbox opens before the instances start (a backlog waits for them), and a
+        // module started first may already run this one's actions: ask them to come back.
+        done(PL_ERR_RETRY, "instance '" + config_.name + "' is not started");
+        return;
+    }
     auto* pending = new PendingCall{std::move(done)};
     pl_invoke_args args{};
     args.struct_size = sizeof(args);

@@ -93,7 +93,7 @@ private:
     std::string instance_state_dir_;
     pl_host_api api_{};
     pl_instance* instance_ = nullptr;
-    bool running_ = false;
+    std::atomic<bool> running_{false}; // read by delivery and API threads
     std::shared_ptr<spdlog::logger> logger_;
 
     mutable std::mutex mutex_;

@@ -234,6 +234,7 @@ int Daemon::start() {
         ApiOptions api;
         api.listen = config_.daemon.api.listen;
         api.token = config_.daemon.api.token;
+        api.action_timeout = std::chrono::milliseconds(config_.daemon.api.action_timeout_ms);
         try {
             api_ = start_api_server(api, *this);
         } catch (const std::exception& e) {
@@ -400,19 +401,43 @@ std::string Daemon::metrics_text() {
         out << "passerelle_instance_up{instance=\"" << label(name) << "\",module=\"" << label(r.host->module_name())
             << "\",state=\"" << label(h.state) << "\"} " << (is_good(h.state) ? 1 : 0) << "\n";
     }
-    out << "# HELP passerelle_outbox_depth Deliveries waiting per sink.\n# TYPE passerelle_outbox_depth gauge\n";
-    std::ostringstream sink_counters;
+    // One family after the other (the text format wants each family's samples together).
+    struct Family {
+        const char* name;
+        const char* type;
+        const char* help;
+        std::ostringstream samples;
+    };
+    Family families[] = {
+        {"passerelle_outbox_depth", "gauge", "Deliveries waiting per sink.", {}},
+        {"passerelle_outbox_oldest_age_seconds", "gauge", "Age of the oldest waiting delivery per sink.", {}},
+        {"passerelle_outbox_delivered_total", "counter", "Deliveries the sink acknowledged.", {}},
+        {"passerelle_outbox_retried_total", "counter", "Delivery attempts that will be retried.", {}},
+        {"passerelle_outbox_given_up_total", "counter", "Deliveries given up (permanent error or max_age).", {}},
+        {"passerelle_outbox_dropped_total", "counter", "Deliveries dropped by the outbox bounds.", {}},
+    };
     for (const auto& [name, sink] : sinks_) {
         auto s = sink.queue->stats();
-        out << "passerelle_outbox_depth{instance=\"" << label(name) << "\"} " << s.depth << "\n";
-        sink_counters << "passerelle_outbox_oldest_age_seconds{instance=\"" << label(name) << "\"} "
-                      << (s.oldest_age_ms / 1000.0) << "\n";
-        for (auto [metric, value] : {std::pair{"delivered", s.delivered}, std::pair{"retried", s.retried},
-                                     std::pair{"given_up", s.given_up}, std::pair{"dropped", s.dropped}})
-            sink_counters << "passerelle_outbox_" << metric << "_total{instance=\"" << label(name) << "\"} " << value
-                          << "\n";
+        std::string l = "{instance=\""; // built in steps: GCC 12 warns falsely (-Wrestrict) on a + chain
+        l += label(name);
+        l += "\"} ";
+        families[0].samples << families[0].name << l << s.depth << "\n";
+        families[1].samples << families[1].name << l << (s.oldest_age_ms / 1000.0) << "\n";
+        families[2].samples << families[2].name << l << s.delivered << "\n";
+        families[3].samples << families[3].name << l << s.retried << "\n";
+        families[4].samples << families[4].name << l << s.given_up << "\n";
+        families[5].samples << families[5].name << l << s.dropped << "\n";
     }
-    out << sink_counters.str();
+    for (auto& f : families)
+        out << "# HELP " << f.name << " " << f.help << "\n# TYPE " << f.name << " " << f.type << "\n" << f.samples.str();
+    if (outbox_) {
+        out << "# HELP passerelle_outbox_commits_total Outbox transactions (group commit: one per batch of events).\n"
+               "# TYPE passerelle_outbox_commits_total counter\npasserelle_outbox_commits_total "
+            << outbox_->commits() << "\n";
+        out << "# HELP passerelle_outbox_durable 1 when routed events are on disk, 0 when kept in memory only.\n"
+               "# TYPE passerelle_outbox_durable gauge\npasserelle_outbox_durable "
+            << (outbox_->durable() ? 1 : 0) << "\n";
+    }
     // Module counters (reconnects, parse_errors, ...) become passerelle_module_<name>_total.
     for (const auto& [name, r] : instances_) {
         for (const auto& [counter, value] : r.host->counters()) {
@@ -453,7 +478,8 @@ std::string Daemon::instances_json() {
             if (!first_counter) out.push_back(',');
             first_counter = false;
             append_json_string(out, counter);
-            out += ":" + std::to_string(value);
+            out += ':'; // not ":" + to_string(...): GCC 12 warns falsely (-Wrestrict) on that
+            out += std::to_string(value);
         }
         out += "}";
         if (auto sink = sinks_.find(name); sink != sinks_.end()) {

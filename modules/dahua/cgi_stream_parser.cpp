@@ -66,6 +66,8 @@ std::optional<std::size_t> parse_length(std::string_view v) {
 }
 
 constexpr std::string_view kHttpStatus = "HTTP/1.";
+// Blanks tolerated between a boundary marker and its line end.
+constexpr std::size_t kMaxBoundaryBlanks = 16;
 
 } // namespace
 
@@ -241,7 +243,7 @@ bool CgiStreamParser::step_boundary_line(std::vector<CgiStreamItem>&) {
     // (no more parts, but keep looking: the device may restart it). Anything else
     // means the marker was a coincidence.
     std::size_t i = pos_;
-    while (i < buf_.size() && (buf_[i] == ' ' || buf_[i] == '\t') && i - pos_ < 16) ++i;
+    while (i < buf_.size() && (buf_[i] == ' ' || buf_[i] == '\t') && i - pos_ < kMaxBoundaryBlanks) ++i;
     if (i >= buf_.size()) return false;
     if (buf_[i] == '\r') {
         if (i + 1 >= buf_.size()) return false;
@@ -372,7 +374,7 @@ std::size_t CgiStreamParser::find_boundary_line(std::size_t from, std::size_t to
         std::size_t at = find_marker(from, mlen);
         if (at == std::string::npos || at + mlen > to) return std::string::npos;
         std::size_t i = at + mlen;
-        while (i < limit && (buf_[i] == ' ' || buf_[i] == '\t') && i - at - mlen < 16) ++i;
+        while (i < limit && (buf_[i] == ' ' || buf_[i] == '\t') && i - at - mlen < kMaxBoundaryBlanks) ++i;
         if (i >= limit || ((buf_[i] == '\r' || buf_[i] == '-') && i + 1 >= limit)) {
             if (limit < to) {
                 undecided = true; // the bytes that decide have not arrived yet
@@ -387,9 +389,16 @@ std::size_t CgiStreamParser::find_boundary_line(std::size_t from, std::size_t to
     }
 }
 
+std::size_t CgiStreamParser::rescan_from() const {
+    // A boundary line left undecided by the last scan (its line end had not arrived)
+    // starts at most a marker, the blanks allowed after it and a CR before the end of
+    // what was scanned: rescanning from there keeps chunked and whole parsing equal.
+    const std::size_t overlap = max_marker() + kMaxBoundaryBlanks + 2;
+    return body_scanned_ > body_start_ + overlap ? body_scanned_ - overlap : body_start_;
+}
+
 bool CgiStreamParser::step_body(std::vector<CgiStreamItem>& out) {
-    const std::size_t overlap = max_marker() + 1;
-    std::size_t scan_from = body_scanned_ > body_start_ + overlap ? body_scanned_ - overlap : body_start_;
+    std::size_t scan_from = rescan_from();
     std::string_view buf(buf_);
 
     if (cur_.content_length) {
@@ -441,8 +450,7 @@ bool CgiStreamParser::step_body(std::vector<CgiStreamItem>& out) {
 }
 
 bool CgiStreamParser::step_discard() {
-    const std::size_t overlap = max_marker() + 1;
-    std::size_t scan_from = body_scanned_ > body_start_ + overlap ? body_scanned_ - overlap : body_start_;
+    std::size_t scan_from = rescan_from();
     bool undecided = false;
     std::size_t at = find_boundary_line(scan_from, std::string::npos, undecided);
     if (at != std::string::npos && !undecided) {
@@ -451,7 +459,8 @@ bool CgiStreamParser::step_discard() {
         return true;
     }
     // Keep only what may hold the start of a boundary line.
-    std::size_t keep_from = std::max(body_start_, buf_.size() > overlap + 16 ? buf_.size() - overlap - 16 : 0);
+    const std::size_t overlap = max_marker() + kMaxBoundaryBlanks + 2;
+    std::size_t keep_from = std::max(body_start_, buf_.size() > overlap ? buf_.size() - overlap : 0);
     if (at != std::string::npos) keep_from = std::min(keep_from, at);
     stats_.skipped_bytes += keep_from - body_start_;
     body_start_ = pos_ = keep_from;

@@ -104,6 +104,8 @@ private:
     // `undecided`: a marker was found but the bytes after it are not there yet.
     std::size_t find_boundary_line(std::size_t from, std::size_t to, bool& undecided) const;
     std::size_t max_marker() const;
+    // Where the next scan of the body must start so no boundary line is missed.
+    std::size_t rescan_from() const;
     void begin_part();
     void begin_body(std::vector<CgiStreamItem>& out);
     void emit_part(std::string_view body, std::vector<CgiStreamItem>& out);

@@ -38,7 +38,7 @@ struct DhipSession::Impl : std::enable_shared_from_this<Impl> {
     tcp::socket socket;
     asio::steady_timer retry_timer, keepalive_timer, idle_timer;
     Backoff backoff, auth_backoff;
-    std::mt19937_64 rng;
+    std::minstd_rand rng; // jitter only: 8 bytes of state, not mt19937_64's 2.5 KB per device
     dhip::FrameDecoder decoder;
     std::vector<dhip::Frame> frames;
     std::array<char, 16384> rbuf{};

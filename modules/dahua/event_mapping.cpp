@@ -124,7 +124,9 @@ std::string_view normalized_type(std::string_view code) {
     return it == t.end() ? std::string_view("other") : it->second;
 }
 
-std::optional<Event> map_event(const EventText& ev) {
+std::optional<Event> map_event(const EventText& ev) { return map_event(EventText(ev)); }
+
+std::optional<Event> map_event(EventText&& ev) {
     // VideoMotionInfo;action=State is a periodic refresh of the motion state, not news.
     if (ev.code == "VideoMotionInfo") return std::nullopt;
 
@@ -136,13 +138,14 @@ std::optional<Event> map_event(const EventText& ev) {
     e.state = state_of(ev.action);
     if (ev.action != "Start" && ev.action != "Stop" && ev.action != "Pulse" && !ev.action.empty())
         e.attrs["action"] = ev.action;
-    for (const auto& [k, v] : ev.extra) e.attrs.insert_or_assign(k, v);
+    for (auto& [k, v] : ev.extra) e.attrs.insert_or_assign(std::move(k), std::move(v));
 
     json data;
     bool have_json = false;
     if (!ev.data.empty()) {
-        e.attrs["data"] = ev.data;
-        data = json::parse(ev.data, nullptr, /*allow_exceptions=*/false);
+        std::string& raw = e.attrs["data"];
+        raw = std::move(ev.data);
+        data = json::parse(raw, nullptr, /*allow_exceptions=*/false);
         have_json = !data.is_discarded();
         if (!have_json) e.attrs["data_invalid"] = "true";
     }
@@ -200,8 +203,8 @@ std::optional<Event> map_event(const EventText& ev) {
 
 std::vector<Event> map_part_body(std::string_view body) {
     std::vector<Event> out;
-    for (const auto& t : parse_event_texts(body))
-        if (auto e = map_event(t)) out.push_back(std::move(*e));
+    for (auto& t : parse_event_texts(body))
+        if (auto e = map_event(std::move(t))) out.push_back(std::move(*e));
     return out;
 }
 

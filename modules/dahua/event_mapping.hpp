@@ -26,6 +26,8 @@ std::string_view normalized_type(std::string_view code);
 
 // nullopt: not an event (VideoMotionInfo state refreshes).
 std::optional<Event> map_event(const EventText& ev);
+// Same, moving the raw data text into attrs.data instead of copying it.
+std::optional<Event> map_event(EventText&& ev);
 
 // A whole CGI part body -> its events (usually zero or one).
 std::vector<Event> map_part_body(std::string_view body);

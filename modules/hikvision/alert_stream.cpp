@@ -51,7 +51,7 @@ struct AlertStream::Impl : std::enable_shared_from_this<Impl> {
     EventState state;
     std::vector<Event> out;
     Stats stats;
-    std::mt19937_64 rng;
+    std::minstd_rand rng; // jitter only: 8 bytes of state, not mt19937_64's 2.5 KB per device
 
     bool running = false;
     bool head_seen = false;       // this session got its 2xx head
@@ -155,7 +155,7 @@ struct AlertStream::Impl : std::enable_shared_from_this<Impl> {
             state.on_other_part(now, out);
             return;
         }
-        for (const Notification& n : d.notifications) {
+        for (Notification& n : d.notifications) {
             if (n.heartbeat) {
                 ++stats.heartbeats;
                 count("heartbeats");
@@ -164,7 +164,7 @@ struct AlertStream::Impl : std::enable_shared_from_this<Impl> {
                     silent_device = false;
                 }
             }
-            state.on_notification(n, now, out);
+            state.on_notification(std::move(n), now, out);
         }
     }
 

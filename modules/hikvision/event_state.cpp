@@ -38,14 +38,18 @@ Event EventState::make_stop(const Active& a, int64_t time_ns, int64_t now_ns, bo
 }
 
 void EventState::on_notification(const Notification& n, int64_t now_ns, std::vector<Event>& out) {
+    on_notification(Notification(n), now_ns, out);
+}
+
+void EventState::on_notification(Notification&& n, int64_t now_ns, std::vector<Event>& out) {
     release_held(out); // a new part follows whatever was waiting for a picture
-    Event ev = n.event;
+    Event ev = std::move(n.event);
     ev.received_ns = now_ns;
     if (ev.time_ns == 0) ev.time_ns = now_ns;
 
     if (n.activity == Activity::inactive) {
-        const std::string& region = ev.attrs.count("region") ? ev.attrs.at("region") : std::string();
-        const std::string& target = ev.attrs.count("target") ? ev.attrs.at("target") : std::string();
+        const std::string_view region = ev.attr("region");
+        const std::string_view target = ev.attr("target");
         bool any = false;
         for (auto it = active_.begin(); it != active_.end();) {
             const auto& [ch, code, r, t] = it->first;

@@ -55,6 +55,8 @@ public:
 
     // A decoded notification received at now_ns. Emitted events are appended to out.
     void on_notification(const Notification& n, int64_t now_ns, std::vector<Event>& out);
+    // Same, taking the event out of n (no copy of its attrs on the hot path).
+    void on_notification(Notification&& n, int64_t now_ns, std::vector<Event>& out);
     // An image part (JPEG/PNG) received at now_ns.
     void on_image(std::string_view bytes, std::string_view mime, int64_t now_ns, std::vector<Event>& out);
     // Any other part (or a part that failed to decode): releases a held event.

@@ -259,3 +259,22 @@ throttle = "x"
     }
     CHECK_FALSE(l.result.config);
 }
+
+TEST_CASE("daemon.api.action_timeout is a bounded duration", "[config][errors]") {
+    {
+        Loaded l("[daemon.api]\naction_timeout = \"2m\"\n");
+        REQUIRE(l.result.issues.empty());
+        REQUIRE(l.result.config);
+        CHECK(l.result.config->daemon.api.action_timeout_ms == 120000);
+    }
+    {
+        Loaded l("[daemon]\nlog_level = \"info\"\n[daemon.api]\naction_timeout = \"10ms\"\n");
+        const auto& i = l.issue("daemon.api.action_timeout");
+        CHECK(i.pos.line == 4);
+        CHECK_THAT(i.message, Contains("between 1s and 1h"));
+    }
+    {
+        Loaded l("[daemon.api]\naction_timeout = \"soon\"\n");
+        CHECK_THAT(l.issue("daemon.api.action_timeout").message, Contains("expected a duration"));
+    }
+}

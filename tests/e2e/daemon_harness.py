@@ -5,6 +5,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import textwrap
 import time
@@ -28,6 +29,27 @@ def wait_until(predicate, timeout=10.0, interval=0.05):
             return value
         time.sleep(interval)
     return predicate()
+
+
+class SimProcess:
+    """A Python simulator run as a child on port 0 that prints `PORT n` as its first
+    stdout line (hik_sim.py, ...); a bounded --lifetime ends it even if a test dies."""
+
+    def __init__(self, script, *args, lifetime=60):
+        self.proc = subprocess.Popen([sys.executable, script, "--port", "0", "--lifetime", str(lifetime), *args],
+                                     stdout=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline()
+        assert line.startswith("PORT "), "simulator did not start: %r" % line
+        self.port = int(line.split()[1])
+        self.url = "http://127.0.0.1:%d" % self.port
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
 
 
 class Daemon:

@@ -2,6 +2,7 @@
 reload on SIGHUP, clean stop on SIGTERM, systemd readiness, bad input."""
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -99,6 +100,22 @@ class DemoToFileLog(unittest.TestCase):
         self.assertRegex(text, r'passerelle_events_in_total\{instance="demo"\} [1-9]')
         self.assertIn('passerelle_route_matches_total{route="0",to="events"}', text)
         self.assertIn('passerelle_instance_up{instance="demo"', text)
+        self.assertRegex(text, r'passerelle_outbox_commits_total [1-9]')
+        self.assertIn("passerelle_outbox_durable 1", text)
+        self.assertIn('passerelle_outbox_delivered_total{instance="events"}', text)
+        # Prometheus text format: a family's samples come together, after its TYPE line.
+        seen, typed, current = [], set(), None
+        for line in text.splitlines():
+            if line.startswith("# TYPE "):
+                typed.add(line.split()[2])
+            elif line and not line.startswith("#"):
+                family = re.match(r"[a-z_:][a-z0-9_:]*", line).group(0)
+                if family != current:
+                    self.assertNotIn(family, seen, "family %s split in two runs" % family)
+                    seen.append(family)
+                    current = family
+        core = [f for f in seen if not f.startswith("passerelle_module_")]
+        self.assertEqual([f for f in core if f not in typed], [])
 
     def test_server_sent_events_filtered_by_type(self):
         received = []

@@ -380,7 +380,8 @@ TEST_CASE("a boundary straddling the end of the announced body decides the same 
 TEST_CASE("fuzz regressions: chunked and whole parsing agree") {
     // Inputs saved by fuzz_cgi_stream (first byte = chunk size selector, as in the target).
     for (const char* name :
-         {"cgi_boundary_straddles_length", "cgi_header_cap_on_partial_line", "cgi_oversize_without_length"}) {
+         {"cgi_boundary_straddles_length", "cgi_header_cap_on_partial_line", "cgi_oversize_without_length",
+          "cgi_undecided_boundary_with_blanks"}) {
         INFO(name);
         std::string data = dahua_test::read_file(std::string(PASSERELLE_SOURCE_DIR) +
                                                  "/modules/dahua/tests/fuzz_regressions/" + name);

@@ -3,12 +3,10 @@ The three big real captures replayed whole (every part parsed, counts checked),
 health and counters visible in /api/v1/instances, an action through the API."""
 import json
 import os
-import subprocess
-import sys
 import time
 import unittest
 
-from daemon_harness import Daemon, read_jsonl, wait_until
+from daemon_harness import Daemon, SimProcess, read_jsonl, wait_until
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SIM = os.path.join(HERE, "hik_sim.py")
@@ -40,27 +38,14 @@ to = "events"
 """
 
 
-class Sim:
+class Sim(SimProcess):
     def __init__(self, *args, lifetime=60):
-        self.proc = subprocess.Popen([sys.executable, SIM, "--port", "0", "--lifetime", str(lifetime), *args],
-                                     stdout=subprocess.PIPE, text=True)
-        line = self.proc.stdout.readline()
-        assert line.startswith("PORT "), line
-        self.port = int(line.split()[1])
-        self.url = "http://127.0.0.1:%d" % self.port
+        super().__init__(SIM, *args, lifetime=lifetime)
 
     def requests(self):
         import urllib.request
         with urllib.request.urlopen(self.url + "/sim/requests", timeout=5) as r:
             return json.loads(r.read())
-
-    def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
 
 
 def instance(d, name):

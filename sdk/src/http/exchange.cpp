@@ -91,7 +91,7 @@ void Exchange::on_resolved(const beast::error_code& ec, const tcp::resolver::res
     if (finished_) return;
     if (ec) return io_failed(ec, "resolve");
     conn_ = std::make_unique<Connection>();
-    if (url_.tls) conn_->tls.emplace(core_->io, core_->ssl);
+    if (url_.tls) conn_->tls.emplace(core_->io, core_->ssl_context());
     else conn_->plain.emplace(core_->io);
     asio::async_connect(conn_->socket(), results,
                         [self = shared_from_this()](const beast::error_code& e, const tcp::endpoint&) {
@@ -230,7 +230,11 @@ void Exchange::read_head() {
 // would only complete once the head is whole, and the read-idle timeout must
 // be reset by every byte, a slow head included.
 void Exchange::read_some() {
-    auto space = conn_->buffer.prepare(chunk_.size());
+    auto& buffer = conn_->buffer;
+    // After a burst the grown buffer goes back once drained (RSS of many
+    // mostly idle streams).
+    if (read_size_ == kSmallRead && buffer.size() == 0 && buffer.capacity() > 2 * kSmallRead) buffer.shrink_to_fit();
+    auto space = buffer.prepare(read_size_);
     conn_->visit([&](auto& stream) {
         stream.async_read_some(space, [self = shared_from_this()](const beast::error_code& ec, std::size_t n) {
             self->on_read(ec, n);
@@ -240,6 +244,7 @@ void Exchange::read_some() {
 
 void Exchange::on_read(const beast::error_code& ec, std::size_t bytes) {
     if (finished_) return;
+    read_size_ = bytes >= read_size_ ? kLargeRead : kSmallRead; // a full read: more is waiting
     if (bytes > 0) {
         conn_->buffer.commit(bytes);
         received_any_ = true;

@@ -76,7 +76,11 @@ public:
 
     asio::io_context& io;
     ClientOptions options;
-    asio::ssl::context ssl;
+    // Built at once when verifying (a bad ca_file throws from the constructor),
+    // else on the first https exchange: an OpenSSL context is ~9 KB, and a
+    // plain-http device (most cameras) never needs one.
+    asio::ssl::context& ssl_context();
+    std::optional<asio::ssl::context> ssl;
     Pool pool;
     std::map<std::string, AuthState> auth;          // by origin
     std::vector<std::weak_ptr<Exchange>> live;      // to cancel on destruction
@@ -158,7 +162,13 @@ private:
     bool reuse_retried_ = false;
     bhttp::request<bhttp::string_body> wire_;
     std::optional<bhttp::response_parser<bhttp::buffer_body>> parser_;
-    std::array<char, 16384> chunk_{};
+    // Body bytes come out of the parser in chunk_-sized pieces. Reads are
+    // small while a stream trickles (an event part is ~1 KB) and grow while
+    // they come back full: 1,000 idle device streams hold ~8 KiB each, not 32.
+    static constexpr std::size_t kSmallRead = 4096;
+    static constexpr std::size_t kLargeRead = 65536;
+    std::array<char, kSmallRead> chunk_{};
+    std::size_t read_size_ = kSmallRead;
     bool head_handled_ = false;
     bool received_any_ = false;
     Mode mode_ = Mode::collect;
