@@ -1,6 +1,7 @@
 // The messages the module hands to its MQTT client and gets from it.
 #pragma once
 
+#include <cstddef>
 #include <functional>
 #include <string>
 
@@ -20,6 +21,9 @@ struct InMessage {
     bool retain = false;
     std::string response_topic;   // MQTT 5 only
     std::string correlation_data; // MQTT 5 only
+    // > 0: the message was larger than the client takes (its size in bytes);
+    // it was acknowledged and skipped, `payload` is empty.
+    size_t dropped_size = 0;
 };
 
 // ok = delivered (QoS 0: written; 1: PUBACK; 2: PUBCOMP); otherwise a one-line

@@ -337,6 +337,37 @@ Decoded decode(std::string_view in, Version v, Packet& out, size_t max_packet) {
     }
     const size_t header = i + 1;
     const size_t total = header + remaining;
+    if (total > max_packet && (first >> 4) == static_cast<uint8_t>(Type::publish)) {
+        // Read the topic and packet id only (at most 64 KiB), so that it can be acknowledged.
+        out = Packet{};
+        out.type = Type::publish;
+        out.flags = first & 0x0F;
+        out.qos = (out.flags >> 1) & 3;
+        out.dup = out.flags & 8;
+        out.retain = out.flags & 1;
+        if (out.qos == 3) {
+            d.status = Status::malformed;
+            d.error = "PUBLISH with QoS 3";
+            return d;
+        }
+        std::string_view body = in.substr(header);
+        if (body.size() < 2) return d;
+        const size_t topic_len = static_cast<uint8_t>(body[0]) << 8 | static_cast<uint8_t>(body[1]);
+        const size_t need = 2 + topic_len + (out.qos > 0 ? 2 : 0);
+        if (need > remaining) {
+            d.status = Status::malformed;
+            d.error = "truncated PUBLISH topic";
+            return d;
+        }
+        if (body.size() < need) return d;
+        out.topic = body.substr(2, topic_len);
+        if (out.qos > 0) out.packet_id = static_cast<uint16_t>(static_cast<uint8_t>(body[2 + topic_len]) << 8 |
+                                                              static_cast<uint8_t>(body[3 + topic_len]));
+        d.status = Status::too_large;
+        d.consumed = total;
+        d.error = "message of " + std::to_string(total) + " bytes, larger than the limit of " + std::to_string(max_packet);
+        return d;
+    }
     if (total > max_packet) {
         d.status = Status::malformed;
         d.error = "packet of " + std::to_string(total) + " bytes, larger than the limit of " + std::to_string(max_packet);

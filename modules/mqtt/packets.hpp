@@ -100,7 +100,7 @@ struct Packet {
     std::vector<uint8_t> reason_codes; // SUBACK / UNSUBACK (MQTT 5)
 };
 
-enum class Status { ok, need_more, malformed };
+enum class Status { ok, need_more, malformed, too_large };
 
 struct Decoded {
     Status status = Status::need_more;
@@ -110,8 +110,11 @@ struct Decoded {
 
 // Decodes the first packet of `in`. need_more: `in` holds a prefix of a valid
 // packet. malformed: the connection must be closed (the reason says why).
-// A packet larger than `max_packet` (fixed header included) is malformed as soon
-// as its length is known, before its body arrives.
+// A packet larger than `max_packet` (fixed header included) is refused before
+// its body arrives: a PUBLISH is too_large once its topic and packet id are
+// read (they are set in `out`; `consumed` is the whole packet's size, more
+// than `in` holds: the caller skips it and can still acknowledge it); any
+// other packet type is malformed.
 Decoded decode(std::string_view in, Version v, Packet& out, size_t max_packet = max_remaining_length + 5);
 
 // Human text for a CONNACK return code (3.1.1) or a reason code (5).

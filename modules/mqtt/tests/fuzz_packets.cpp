@@ -15,6 +15,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     while (!in.empty()) {
         mqtt::wire::Packet p;
         mqtt::wire::Decoded d = mqtt::wire::decode(in, v, p, 1 << 20);
+        if (d.status == mqtt::wire::Status::too_large) {
+            if (d.consumed <= (1u << 20)) std::abort();
+            break;
+        }
         if (d.status != mqtt::wire::Status::ok) break;
         if (d.consumed < 2 || d.consumed > in.size()) std::abort();
         if (p.type == mqtt::wire::Type::publish) {

@@ -37,9 +37,9 @@ Status status_of(const std::string& in, Version v = Version::v311, size_t max = 
 
 TEST_CASE("CONNECT 3.1.1: persistent session, will, user and password, as in the spec") {
     Connect c;
-    c.client_id = "id";
-    c.user = "u";
-    c.password = "p";
+    c.client_id = "id"s;
+    c.user = "u"s;
+    c.password = "p"s;
     c.keepalive_s = 60;
     c.has_will = true;
     c.will = {"s", "off", 1, true};
@@ -200,8 +200,21 @@ TEST_CASE("hostile: every truncation of a valid packet asks for more, never read
 TEST_CASE("hostile: huge or endless remaining lengths are refused before any body arrives") {
     // 5 length bytes with the continuation bit: more than the 4 the spec allows.
     CHECK(status_of(bytes({0x30, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F})) == Status::malformed);
-    // 256 MiB - 1 announced (the largest valid), but more than the client accepts.
-    CHECK(status_of(bytes({0x30, 0xFF, 0xFF, 0xFF, 0x7F}), Version::v311, 1 << 20) == Status::malformed);
+    // 256 MiB - 1 announced (the largest valid), more than the client accepts:
+    // any packet but PUBLISH is refused at once...
+    CHECK(status_of(bytes({0x90, 0xFF, 0xFF, 0xFF, 0x7F}), Version::v311, 1 << 20) == Status::malformed);
+    // ...a PUBLISH is too_large once its topic and packet id are in (to acknowledge and skip it).
+    const std::string huge = bytes({0x32, 0xFF, 0xFF, 0xFF, 0x7F, 0, 3}) + "a/b" + bytes({0x12, 0x34});
+    for (size_t n = 0; n < huge.size(); ++n) CHECK(status_of(huge.substr(0, n), Version::v311, 1 << 20) == Status::need_more);
+    Packet p;
+    Decoded d = decode(huge + "payload...", Version::v5, p, 1 << 20);
+    REQUIRE(d.status == Status::too_large);
+    CHECK(d.consumed == 5 + 268435455u);
+    CHECK(p.topic == "a/b");
+    CHECK(p.qos == 1);
+    CHECK(p.packet_id == 0x1234);
+    // A topic longer than the announced packet: malformed, not a wait.
+    CHECK(status_of(bytes({0x30, 20, 0xFF, 0xFF}), Version::v311, 10) == Status::malformed);
     // Within the limit but absent: wait for it (the caller bounds its buffer by the limit).
     CHECK(status_of(bytes({0x30, 0xFF, 0xFF, 0xFF, 0x7F})) == Status::need_more);
 }
