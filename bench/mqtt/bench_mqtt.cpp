@@ -225,7 +225,7 @@ struct RunResult {
     bool complete = false;
     double seconds = 0;
     long daemon_rss_kib = 0, broker_rss_kib = 0;
-    double daemon_cpu = 0, broker_cpu = 0;
+    double daemon_cpu = 0, broker_cpu = 0, subscriber_cpu = 0;
 };
 
 double pct(std::vector<int64_t>& v, double q) {
@@ -250,6 +250,7 @@ RunResult run(const Options& o, Tally& tally, int64_t count, int64_t rate, const
     for (int i = 0; i < 200 && !port_open(broker_port); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(25));
 
     RunResult r;
+    const double own_cpu_before = cpu_seconds(::getpid()); // this process: the subscriber's libmosquitto thread
     {
         Subscriber sub(broker_port, "passerelle/flood/motion/1", tally);
         const fs::path config = dir / "passerelle.toml";
@@ -284,6 +285,7 @@ RunResult run(const Options& o, Tally& tally, int64_t count, int64_t rate, const
         r.daemon_cpu = cpu_seconds(daemon);
         r.broker_rss_kib = status_kib(broker, "VmHWM:");
         r.broker_cpu = cpu_seconds(broker);
+        r.subscriber_cpu = cpu_seconds(::getpid()) - own_cpu_before;
         stop(daemon);
     }
     stop(broker);
@@ -307,7 +309,10 @@ void report(const char* label, Tally& t, const RunResult& r) {
                 pct(t.latency_ns, 0.5), pct(t.latency_ns, 0.99), pct(t.latency_ns, 1.0));
     std::printf("  daemon           peak RSS %.1f MiB, CPU %.2f s (%.1f us per event)\n", r.daemon_rss_kib / 1024.0,
                 r.daemon_cpu, r.daemon_cpu * 1e6 / std::max<uint64_t>(1, t.received));
-    std::printf("  mosquitto        peak RSS %.1f MiB, CPU %.2f s\n", r.broker_rss_kib / 1024.0, r.broker_cpu);
+    std::printf("  mosquitto        peak RSS %.1f MiB, CPU %.2f s (%.1f us per event)\n", r.broker_rss_kib / 1024.0,
+                r.broker_cpu, r.broker_cpu * 1e6 / std::max<uint64_t>(1, t.received));
+    std::printf("  subscriber       CPU %.2f s (%.1f us per event; this process)\n", r.subscriber_cpu,
+                r.subscriber_cpu * 1e6 / std::max<uint64_t>(1, t.received));
 }
 
 } // namespace

@@ -10,7 +10,7 @@
 namespace mqtt {
 
 CommandDecision judge_command(const CommandPolicy& policy, std::string_view topic, std::string_view payload,
-                              bool retained, std::string_view response_topic) {
+                              bool retained, std::string_view response_topic, size_t dropped_size) {
     CommandDecision d;
     auto cmd = parse_command_topic(policy.prefix, topic);
     if (!cmd) return d; // a result topic or anything else under the filter: not a command
@@ -35,8 +35,9 @@ CommandDecision judge_command(const CommandPolicy& policy, std::string_view topi
                                        "' are not allowed (allow_commands)");
     if (!passerelle::is_valid_utf8(d.action) || !passerelle::is_valid_utf8(d.instance))
         return refuse(PL_ERR_INVALID, "the topic is not valid UTF-8");
-    if (payload.size() > policy.max_payload)
-        return refuse(PL_ERR_INVALID, "the payload is too large (" + std::to_string(payload.size()) +
+    // dropped_size: the client skipped a message far too large to hold.
+    if (const size_t size = dropped_size ? dropped_size : payload.size(); size > policy.max_payload)
+        return refuse(PL_ERR_INVALID, "the payload is too large (" + std::to_string(size) +
                                           " bytes, at most " + std::to_string(policy.max_payload) + ")");
     if (payload.empty()) payload = "{}";
     auto parsed = nlohmann::json::parse(payload, nullptr, false);

@@ -30,6 +30,6 @@ struct CommandDecision {
 // `response_topic`: MQTT 5 property ("" = <topic>/result). A retained command
 // is ignored: it would run again at every reconnect.
 CommandDecision judge_command(const CommandPolicy& policy, std::string_view topic, std::string_view payload,
-                              bool retained, std::string_view response_topic);
+                              bool retained, std::string_view response_topic, size_t dropped_size = 0);
 
 } // namespace mqtt

@@ -1,6 +1,6 @@
 // mqtt: publishes every routed event to an MQTT broker (Home Assistant
 // discovery included) and runs commands it receives there. The broker link is
-// mosq_client.* (libmosquitto on this module's Asio thread); topics.* and
+// client.* (our own MQTT client on this module's Asio thread); topics.* and
 // discovery.* are pure; settings.* reads the config. This file is the glue.
 //
 // Reliability: a delivery is answered only when the broker acknowledged every
@@ -11,7 +11,7 @@
 // can overtake. See README.md, "Order and loss".
 #include "commands.hpp"
 #include "discovery.hpp"
-#include "mosq_client.hpp"
+#include "client.hpp"
 #include "settings.hpp"
 #include "topics.hpp"
 
@@ -70,7 +70,8 @@ public:
     };
 
     // Deliveries awaiting their PUBACK: the broker link keeps them in order.
-    static constexpr uint32_t max_inflight = 128;
+    // 1024 rather than 128: fewer thread wake-ups per event (bench/mqtt: ~+35 %).
+    static constexpr uint32_t max_inflight = 1024;
 
     explicit Mqtt(const passerelle::Init& init) : Instance(init), s_(mqtt::read_settings(init.config)) {
         for (auto [k, path] : {std::pair{"ca_file", &s_.ca_file}, std::pair{"client_cert", &s_.client_cert},
@@ -105,7 +106,7 @@ public:
         o.reconnect_min = s_.reconnect_min;
         o.reconnect_max = s_.reconnect_max;
         o.auth_retry = s_.auth_retry;
-        mqtt::MosqClient::Callbacks cb;
+        mqtt::Client::Callbacks cb;
         cb.health = [this](const std::string& state, const std::string& detail) { host().health(state, detail); };
         cb.count = [this](std::string_view name) { host().count(name); };
         cb.log = [this](int level, const std::string& line) {
@@ -115,7 +116,7 @@ public:
                        line);
         };
         cb.message = [this](const mqtt::InMessage& m) { on_command(m); };
-        client_ = std::make_unique<mqtt::MosqClient>(io(), std::move(o), std::move(cb));
+        client_ = std::make_unique<mqtt::Client>(io(), std::move(o), std::move(cb));
         if (!s_.allow_commands.empty()) client_->subscribe(mqtt::command_filter(s_.prefix), 1);
         host().health("reconnecting", "connecting to " + s_.broker.host + ":" + std::to_string(s_.broker.port));
         client_->start();
@@ -270,7 +271,7 @@ private:
     // --- commands ----------------------------------------------------------------
 
     void on_command(const mqtt::InMessage& m) {
-        mqtt::CommandDecision d = mqtt::judge_command(policy_, m.topic, m.payload, m.retain, m.response_topic);
+        mqtt::CommandDecision d = mqtt::judge_command(policy_, m.topic, m.payload, m.retain, m.response_topic, m.dropped_size);
         if (d.kind == mqtt::CommandDecision::ignore) {
             if (!d.error.empty()) host().warn(d.error);
             return;
@@ -303,7 +304,7 @@ private:
     mqtt::Settings s_;
     mqtt::DiscoveryNaming naming_;
     mqtt::CommandPolicy policy_; // 64 KiB of params at most: refused before parsing
-    std::unique_ptr<mqtt::MosqClient> client_;
+    std::unique_ptr<mqtt::Client> client_;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(false);
     std::map<std::string, mqtt::DeviceInfo> devices_;
     std::unordered_map<std::string, mqtt::DeviceInfo> combos_; // combination -> device info last announced with

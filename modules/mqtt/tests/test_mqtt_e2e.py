@@ -222,6 +222,8 @@ class MqttEndToEnd(unittest.TestCase):
         sub = self.sub("passerelle/demo/motion/#", "e2e-kill")
         self.daemon()
         self.assertTrue(wait_until(lambda: self.health() == "connected", 10), self.d.log())
+        # demo's own health event may have come before mqtt was started (answered retry): let it go first.
+        self.assertTrue(wait_until(lambda: self.outbox_depth() == 0, 15), self.outbox_depth())
         self.broker.stop()
         self.assertTrue(wait_until(lambda: self.health() in ("reconnecting", "unreachable"), 10), self.d.log())
         # The demo source's own start-up `device` event may still be waiting for its
@@ -243,6 +245,17 @@ class MqttEndToEnd(unittest.TestCase):
             if s not in firsts:
                 firsts.append(s)
         self.assertEqual(firsts, [str(i) for i in range(40)])
+
+    def test_the_last_will_says_offline_when_the_daemon_dies_and_online_when_it_is_back(self):
+        sub = self.sub("passerelle/e2e/status", "e2e-will")
+        self.daemon()
+        self.assertTrue(wait_until(lambda: sub.lines() and sub.lines()[-1][1] == "online", 10), self.d.log())
+        self.d.kill()  # SIGKILL: no DISCONNECT, the broker publishes the last will
+        self.assertTrue(wait_until(lambda: sub.lines()[-1][1] == "offline", 10), sub.lines())
+        late = self.sub("passerelle/e2e/status", "e2e-will-late")  # retained
+        self.assertTrue(wait_until(lambda: late.lines() == [("passerelle/e2e/status", "offline")], 5), late.lines())
+        self.d.start()
+        self.assertTrue(wait_until(lambda: sub.lines()[-1][1] == "online", 10), (sub.lines(), self.d.log()))
 
     def test_a_command_runs_the_action_and_its_result_is_published(self):
         sub = self.sub("passerelle/#", "e2e-cmd")

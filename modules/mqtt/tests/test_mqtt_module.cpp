@@ -270,6 +270,43 @@ TEST_CASE("mqtts: verified with ca_file; an unknown CA is refused; verify_tls = 
     }
 }
 
+TEST_CASE("mqtts with a client certificate: accepted with client_cert + client_key, refused without") {
+    TempDir dir("mqtt-module");
+    make_tls_files(dir.path());
+    const std::string d = dir.path().string();
+    std::string cmd = "(cd " + d +
+                      " && openssl req -newkey rsa:2048 -nodes -keyout client.key -out client.csr -subj /CN=passerelle"
+                      " && openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out client.pem -days 2"
+                      ") >/dev/null 2>&1";
+    REQUIRE(std::system(cmd.c_str()) == 0);
+    const int tls_port = mqtt_test::free_port();
+    mqtt_test::Broker broker(dir.path(), "listener " + std::to_string(tls_port) + " 127.0.0.1\n" + "cafile " + d +
+                                             "/ca.pem\ncertfile " + d + "/server.pem\nkeyfile " + d +
+                                             "/server.key\nrequire_certificate true\n");
+    auto cfg = [&](const std::string& extra) {
+        return R"({"url":"mqtts://127.0.0.1:)" + std::to_string(tls_port) +
+               R"(","user":"passerelle","password":"s3cret","daemon_name":"maison","ca_file":")" + d +
+               R"(/ca.pem","reconnect_min":"50ms","reconnect_max":"300ms","discovery":"off")" + extra + "}";
+    };
+    mqtt_test::Subscriber sub(broker.port(), {"passerelle/cam_garage/#"});
+    SECTION("with the client certificate") {
+        ModuleHarness h(passerelle::testing::module_path("mqtt"));
+        REQUIRE(h.create(cfg(R"(,"client_cert":")" + d + R"(/client.pem","client_key":")" + d + R"(/client.key")")).ok());
+        REQUIRE(h.start() == PL_OK);
+        REQUIRE(h.wait_for_health("connected", 5s));
+        REQUIRE(h.deliver(event("motion", 1, State::start)).ok());
+        CHECK_FALSE(sub.wait([](auto& x) { return !x.empty(); }, 3s).empty());
+    }
+    SECTION("without it: the handshake fails, retried, never connected") {
+        ModuleHarness h(passerelle::testing::module_path("mqtt"));
+        REQUIRE(h.create(cfg("")).ok());
+        REQUIRE(h.start() == PL_OK);
+        std::this_thread::sleep_for(1500ms);
+        CHECK(h.health().state != "connected");
+        CHECK(h.counter("connect_attempts") >= 2);
+    }
+}
+
 TEST_CASE("persistent session (3.1.1 and 5): a QoS 1 command sent while the daemon is away reaches it on return") {
     for (const char* protocol : {"3.1.1", "5"}) {
         INFO("protocol " << protocol);
