@@ -5,6 +5,7 @@
 // percentiles, order, and the daemon's peak RSS and CPU.
 //
 //   bench_mqtt [--events N] [--rate R] [--seconds S] [--no-state] [--protocol 3.1.1|5] [--bin PATH]
+//              [--no-subscriber]
 //
 // Two runs, each on a fresh daemon, state dir and broker:
 //   flood: N events published as fast as possible -> sustained rate;
@@ -14,6 +15,9 @@
 // its subscribers while it sends the PUBACK, so this is the routing-to-PUBACK
 // latency plus one loopback hop. Each event is two messages by default (the
 // event JSON and its retained ON/OFF state); --no-state sends only the event.
+// --no-subscriber: the flood run counts what Mosquitto acknowledged (PUBACK) from
+// the daemon's own passerelle_outbox_delivered_total instead of reading it back,
+// so the two cores carry the daemon and the broker only (no latency figures then).
 #include <mosquitto.h>
 
 #include <algorithm>
@@ -71,6 +75,33 @@ bool port_open(int port) {
     bool ok = ::connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
     ::close(s);
     return ok;
+}
+
+// The daemon's passerelle_outbox_delivered_total for the mqtt sink (events the
+// broker acknowledged), read from /metrics; nullopt while the API does not answer.
+std::optional<uint64_t> delivered_to_broker(int api_port) {
+    int s = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(static_cast<uint16_t>(api_port));
+    if (::connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+        ::close(s);
+        return std::nullopt;
+    }
+    const std::string req = "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    if (::write(s, req.data(), req.size()) != static_cast<ssize_t>(req.size())) {
+        ::close(s);
+        return std::nullopt;
+    }
+    std::string body;
+    char buf[16384];
+    for (ssize_t n; (n = ::read(s, buf, sizeof buf)) > 0;) body.append(buf, static_cast<size_t>(n));
+    ::close(s);
+    const std::string needle = "passerelle_outbox_delivered_total{instance=\"mqtt\"} ";
+    auto p = body.find(needle);
+    if (p == std::string::npos) return std::nullopt;
+    return std::strtoull(body.c_str() + p + needle.size(), nullptr, 10);
 }
 
 pid_t spawn(std::vector<std::string> argv, const std::string& log) {
@@ -215,6 +246,7 @@ struct Options {
     int64_t rate = 5000;
     int64_t seconds = 5;
     bool state = true;
+    bool subscriber = true;
     std::string protocol = "3.1.1";
     std::string bin = std::string(PASSERELLE_BINARY_DIR) + "/bin/passerelle";
     std::string module_dir = std::string(PASSERELLE_BINARY_DIR) + "/lib/passerelle";
@@ -224,6 +256,8 @@ struct Options {
 struct RunResult {
     bool complete = false;
     double seconds = 0;
+    bool counted_by_daemon = false; // --no-subscriber: acked counts from /metrics
+    uint64_t counted_events = 0;     // events acknowledged within `seconds`
     long daemon_rss_kib = 0, broker_rss_kib = 0;
     double daemon_cpu = 0, broker_cpu = 0, subscriber_cpu = 0;
 };
@@ -252,13 +286,16 @@ RunResult run(const Options& o, Tally& tally, int64_t count, int64_t rate, const
     RunResult r;
     const double own_cpu_before = cpu_seconds(::getpid()); // this process: the subscriber's libmosquitto thread
     {
-        Subscriber sub(broker_port, "passerelle/flood/motion/1", tally);
+        const bool by_daemon = !o.subscriber && rate == 0;
+        std::optional<Subscriber> sub;
+        if (!by_daemon) sub.emplace(broker_port, "passerelle/flood/motion/1", tally);
+        const int api_port = free_port();
         const fs::path config = dir / "passerelle.toml";
         {
             std::ofstream c(config);
             c << "[daemon]\nstate_dir = \"" << (dir / "state").string() << "\"\n"
               << "modules = [\"" << o.module_dir << "\", \"" << o.bench_module_dir << "\"]\nlog_level = \"warn\"\n"
-              << "[daemon.api]\nlisten = \"127.0.0.1:" << free_port() << "\"\n\n"
+              << "[daemon.api]\nlisten = \"127.0.0.1:" << api_port << "\"\n\n"
               << "[instance.flood]\nmodule = \"bench_flood\"\ncount = " << count << "\nrate = " << rate << "\n\n"
               << "[instance.mqtt]\nmodule = \"mqtt\"\nurl = \"mqtt://127.0.0.1:" << broker_port << "\"\n"
               << "daemon_name = \"bench\"\nqos = 1\nprotocol = \"" << o.protocol << "\"\n"
@@ -267,7 +304,30 @@ RunResult run(const Options& o, Tally& tally, int64_t count, int64_t rate, const
         }
         pid_t daemon = spawn({o.bin, "run", "-c", config.string()}, (dir / "daemon.log").string());
         auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30 + count / 1000);
-        while (std::chrono::steady_clock::now() < deadline) {
+        uint64_t first_count = 0;
+        int64_t first_ns = 0;
+        while (by_daemon && std::chrono::steady_clock::now() < deadline) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+            auto acked = delivered_to_broker(api_port).value_or(0);
+            if (acked > 0 && !first_ns) {
+                first_ns = now_ns();
+                first_count = acked;
+            }
+            if (acked >= static_cast<uint64_t>(count)) {
+                r.complete = true;
+                r.counted_by_daemon = true;
+                r.counted_events = acked - first_count;
+                r.seconds = (now_ns() - first_ns) / 1e9;
+                std::lock_guard l(tally.m);
+                tally.received = acked;
+                break;
+            }
+            if (::waitpid(daemon, nullptr, WNOHANG) == daemon) {
+                std::fprintf(stderr, "daemon exited early; see %s\n", (dir / "daemon.log").c_str());
+                std::exit(1);
+            }
+        }
+        while (!by_daemon && std::chrono::steady_clock::now() < deadline) {
             {
                 std::unique_lock l(tally.m);
                 if (tally.cv.wait_for(l, std::chrono::milliseconds(20),
@@ -289,7 +349,7 @@ RunResult run(const Options& o, Tally& tally, int64_t count, int64_t rate, const
         stop(daemon);
     }
     stop(broker);
-    {
+    if (!r.counted_by_daemon) {
         std::lock_guard l(tally.m);
         r.seconds = (tally.last_recv - tally.first_publish) / 1e9;
     }
@@ -304,8 +364,15 @@ void report(const char* label, Tally& t, const RunResult& r) {
     std::printf("%s: %llu events received%s, %llu out of order, %llu duplicates\n", label,
                 static_cast<unsigned long long>(t.received), r.complete ? "" : " (INCOMPLETE)",
                 static_cast<unsigned long long>(t.out_of_order), static_cast<unsigned long long>(t.duplicates));
-    std::printf("  events/s         %.0f (first publish to last receive, %.2f s)\n", t.received / r.seconds, r.seconds);
-    std::printf("  latency ms       p50 %.2f  p99 %.2f  max %.2f (publish into the daemon to subscriber receive)\n",
+    if (r.counted_by_daemon) {
+        std::printf("  events/s         %.0f (acknowledged by the broker: the daemon's delivered counter, %llu events "
+                    "in %.2f s; no subscriber)\n",
+                    r.counted_events / r.seconds, static_cast<unsigned long long>(r.counted_events), r.seconds);
+    } else {
+        std::printf("  events/s         %.0f (first publish to last receive, %.2f s)\n", t.received / r.seconds,
+                    r.seconds);
+    }
+    if (!r.counted_by_daemon) std::printf("  latency ms       p50 %.2f  p99 %.2f  max %.2f (publish into the daemon to subscriber receive)\n",
                 pct(t.latency_ns, 0.5), pct(t.latency_ns, 0.99), pct(t.latency_ns, 1.0));
     std::printf("  daemon           peak RSS %.1f MiB, CPU %.2f s (%.1f us per event)\n", r.daemon_rss_kib / 1024.0,
                 r.daemon_cpu, r.daemon_cpu * 1e6 / std::max<uint64_t>(1, t.received));
@@ -332,11 +399,12 @@ int main(int argc, char** argv) {
         else if (a == "--rate") o.rate = std::stoll(value());
         else if (a == "--seconds") o.seconds = std::stoll(value());
         else if (a == "--no-state") o.state = false;
+        else if (a == "--no-subscriber") o.subscriber = false;
         else if (a == "--protocol") o.protocol = value();
         else if (a == "--bin") o.bin = value();
         else {
             std::fprintf(stderr, "usage: bench_mqtt [--events N] [--rate R] [--seconds S] [--no-state] "
-                                 "[--protocol 3.1.1|5] [--bin PATH]\n");
+                                 "[--protocol 3.1.1|5] [--bin PATH] [--no-subscriber]\n");
             return 2;
         }
     }
