@@ -52,6 +52,8 @@ def main():
     ap.add_argument("--duration", type=float, default=20, help="measured seconds (after warm-up)")
     ap.add_argument("--warmup", type=float, default=5)
     ap.add_argument("--skip-parser", action="store_true")
+    ap.add_argument("--no-outbox", action="store_true",
+                    help="give the filelog sink outbox = false (memory queue instead of the SQLite outbox)")
     args = ap.parse_args()
 
     daemon = os.path.join(args.build, "bin", "passerelle")
@@ -82,7 +84,7 @@ def main():
         lines += ["[instance.cam%d]" % i, 'module = "dahua"', 'url = "http://127.0.0.1:%d"' % port,
                   'user = "admin"', 'password = "x"', 'missed_rings = "false"', ""]
     lines += ["[instance.events]", 'module = "filelog"', 'path = "%s/events.log"' % tmp, 'fsync = "never"',
-              'max_size = "0"', "", "[[route]]", 'when = { module = "dahua", type = "motion" }', 'to = "events"', ""]
+              'max_size = "0"'] + (["outbox = false"] if args.no_outbox else []) + ["", "[[route]]", 'when = { module = "dahua", type = "motion" }', 'to = "events"', ""]
     cfg = os.path.join(tmp, "passerelle.toml")
     with open(cfg, "w") as f:
         f.write("\n".join(lines))

@@ -56,6 +56,8 @@ def main():
     ap.add_argument("--rate", type=float, default=5000, help="aggregate parts/s (each part is one event)")
     ap.add_argument("--window", type=float, default=20)
     ap.add_argument("--warmup", type=float, default=3)
+    ap.add_argument("--no-outbox", action="store_true",
+                    help="give the filelog sink outbox = false (memory queue instead of the SQLite outbox)")
     args = ap.parse_args()
 
     work = tempfile.mkdtemp(prefix="hik-fleet-")
@@ -67,7 +69,8 @@ def main():
     log = os.path.join(work, "events.log")
     cfg = [f'[daemon]\nstate_dir = "{work}/state"\nmodules = ["{args.build}/lib/passerelle"]\n',
            f'[daemon.api]\nlisten = "127.0.0.1:{api}"\n',
-           f'[instance.events]\nmodule = "filelog"\npath = "{log}"\nmax_size = "0"\n',
+           f'[instance.events]\nmodule = "filelog"\npath = "{log}"\nmax_size = "0"\n' +
+           ('outbox = false\n' if args.no_outbox else ''),
            '[[route]]\nwhen = { module = "hikvision" }\nto = "events"\n']
     for i in range(args.devices):
         cfg.append(f'[instance.cam{i:04d}]\nmodule = "hikvision"\nurl = "http://127.0.0.1:{port}"\nuser = ""\n'

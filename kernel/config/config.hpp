@@ -52,6 +52,10 @@ struct InstanceConfig {
     // Outbox bounds of this instance as a sink (drop-oldest beyond them); 0 = the default.
     uint64_t outbox_max_events = 0;
     uint64_t outbox_max_bytes = 0;
+    // `outbox = false`: deliveries to this sink go through an in-memory queue
+    // instead of the durable SQLite outbox (for a sink whose own output is the
+    // durable record, such as filelog). Default true: durable.
+    bool outbox = true;
     std::string config_json;                 // normalized: defaults applied, secrets resolved, durations in ms
     std::vector<std::string> secret_values;  // resolved secrets, so logs can mask them
     std::map<std::string, SourcePos> key_pos; // key path -> where it is written, for module-reported errors
@@ -59,7 +63,7 @@ struct InstanceConfig {
     // Fingerprint for SIGHUP reload: instances whose fingerprint is unchanged keep running.
     std::string fingerprint() const {
         return module + '\n' + log_level + '\n' + std::to_string(outbox_max_events) + '\n' +
-               std::to_string(outbox_max_bytes) + '\n' + config_json;
+               std::to_string(outbox_max_bytes) + '\n' + (outbox ? "outbox" : "memory") + '\n' + config_json;
     }
 };
 

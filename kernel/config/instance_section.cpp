@@ -70,7 +70,7 @@ private:
     }
 
     void reject_unknown_keys() {
-        std::vector<std::string> candidates{"module", "log_level", "outbox_max_events", "outbox_max_bytes"};
+        std::vector<std::string> candidates{"module", "log_level", "outbox", "outbox_max_events", "outbox_max_bytes"};
         for (const auto& d : schema_.keys) {
             if (!d.name) continue;
             candidates.emplace_back(d.name);
@@ -78,7 +78,8 @@ private:
         }
         for (auto&& [k, v] : t_) {
             std::string_view key = k.str();
-            if (key == "module" || key == "log_level" || key == "outbox_max_events" || key == "outbox_max_bytes" ||
+            if (key == "module" || key == "log_level" || key == "outbox" || key == "outbox_max_events" ||
+                key == "outbox_max_bytes" ||
                 decl_named(key) || file_form_of(key))
                 continue;
             r_.error(r_.pos(k), join_path(path_, key),
@@ -321,7 +322,11 @@ void read_instances(Reader& r, const toml::table& root, const SchemaLookup& sche
             }
         }
 
-        // Kernel keys of any instance used as a sink: its outbox bounds.
+        // Kernel keys of any instance used as a sink: durable outbox or memory queue, its bounds.
+        if (const auto* n = t->get("outbox")) {
+            if (const auto* b = n->as_boolean()) ic.outbox = b->get();
+            else r.error(r.pos(*n), path + ".outbox", "expected true (durable outbox, the default) or false (memory queue), " + got(*n));
+        }
         if (const auto* n = t->get("outbox_max_events")) {
             const auto* i = n->as_integer();
             if (i && i->get() > 0) ic.outbox_max_events = static_cast<uint64_t>(i->get());

@@ -128,10 +128,14 @@ Daemon::Sink Daemon::open_sink(const std::shared_ptr<InstanceHost>& host) {
     if (const InstanceConfig* inst = config_.find_instance(host->name())) {
         if (inst->outbox_max_events) options.max_events = inst->outbox_max_events;
         if (inst->outbox_max_bytes) options.max_bytes = inst->outbox_max_bytes;
+        sink.durable = inst->outbox;
     }
+    // `outbox = false`: the same delivery engine (order, window, retries, bounds)
+    // without the disk, for sinks whose own output is the durable record.
+    std::unique_ptr<SinkQueue> queue =
+        sink.durable ? outbox_->open_queue(*sink.proxy, options) : make_memory_sink_queue(*sink.proxy, options);
     // The queue keeps its proxy alive: an old topology may still hold the queue after a reload.
-    sink.queue = std::shared_ptr<SinkQueue>(outbox_->open_queue(*sink.proxy, options).release(),
-                                            [proxy = sink.proxy](SinkQueue* queue) { delete queue; });
+    sink.queue = std::shared_ptr<SinkQueue>(queue.release(), [proxy = sink.proxy](SinkQueue* queue) { delete queue; });
     return sink;
 }
 
@@ -139,7 +143,9 @@ void Daemon::update_sinks(const Config& cfg) {
     std::vector<std::string> wanted = sink_names(cfg);
     for (auto it = sinks_.begin(); it != sinks_.end();) {
         auto inst = instances_.find(it->first);
-        bool keep = inst != instances_.end() && std::find(wanted.begin(), wanted.end(), it->first) != wanted.end();
+        const InstanceConfig* ic = cfg.find_instance(it->first);
+        bool keep = inst != instances_.end() && std::find(wanted.begin(), wanted.end(), it->first) != wanted.end() &&
+                    ic && ic->outbox == it->second.durable; // a switch of `outbox` opens the other kind of queue
         if (keep) {
             it->second.proxy->set_host(inst->second.host);
             ++it;
@@ -157,9 +163,19 @@ void Daemon::update_sinks(const Config& cfg) {
 void Daemon::warn_orphan_outboxes() {
     if (!outbox_ || !outbox_->durable()) return;
     std::set<std::string, std::less<>> configured;
-    for (const auto& inst : config_.instances) configured.insert(inst.name);
+    // A sink with `outbox = false` no longer reads its rows: they are orphans too.
+    for (const auto& inst : config_.instances)
+        if (inst.outbox) configured.insert(inst.name);
     try {
-        for (const auto& orphan : outbox_->orphans(configured)) spdlog::warn("{}", orphan_message(orphan));
+        for (const auto& orphan : outbox_->orphans(configured)) {
+            if (config_.find_instance(orphan.sink))
+                spdlog::warn("outbox for '{}' holds {} events from a run where it used the outbox; with outbox = false "
+                             "they are not delivered: set outbox = true to deliver them, or drop them with "
+                             "`passerelle outbox drop {}`",
+                             orphan.sink, orphan.events, orphan.sink);
+            else
+                spdlog::warn("{}", orphan_message(orphan));
+        }
     } catch (const std::exception& e) {
         spdlog::warn("outbox: cannot list backlogs: {}", e.what());
     }

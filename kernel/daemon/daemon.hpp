@@ -55,6 +55,7 @@ private:
     struct Sink {
         std::shared_ptr<class SinkProxy> proxy;
         std::shared_ptr<SinkQueue> queue;
+        bool durable = true; // the SQLite outbox; false = memory queue (`outbox = false`)
     };
 
     int start();

@@ -278,3 +278,12 @@ TEST_CASE("daemon.api.action_timeout is a bounded duration", "[config][errors]")
         CHECK_THAT(l.issue("daemon.api.action_timeout").message, Contains("expected a duration"));
     }
 }
+
+TEST_CASE("outbox is a boolean kernel key, durable by default", "[config][errors][outbox]") {
+    Loaded l(std::string("[instance.cam]\n") + camera_basics + "outbox = \"no\"\n");
+    require_at(l, "instance.cam.outbox", 5, 10);
+    CHECK_THAT(l.issue("instance.cam.outbox").message, Contains("expected true (durable outbox, the default) or false"));
+
+    Loaded near(std::string("[instance.cam]\n") + camera_basics + "outbx = false\n");
+    CHECK_THAT(near.issue("instance.cam.outbx").message, Contains("did you mean 'outbox'?"));
+}

@@ -194,3 +194,20 @@ TEST_CASE("read_daemon_section reads [daemon] only", "[config][daemon]") {
     CHECK(issues[1].key_path == "daemon.modules");
     CHECK(issues[1].pos.line == 3);
 }
+
+TEST_CASE("outbox = false selects the memory queue; unset keeps the durable outbox", "[config][normalize][outbox]") {
+    Loaded durable(std::string("[instance.cam]\n") + camera_basics);
+    Loaded memory(std::string("[instance.cam]\n") + camera_basics + "outbox = false\n");
+    Loaded explicit_true(std::string("[instance.cam]\n") + camera_basics + "outbox = true\n");
+    REQUIRE(durable.result.config);
+    REQUIRE(memory.result.config);
+    REQUIRE(explicit_true.result.config);
+    CHECK(durable.result.config->instances[0].outbox);
+    CHECK_FALSE(memory.result.config->instances[0].outbox);
+    CHECK(explicit_true.result.config->instances[0].outbox);
+    // The module never sees the kernel key.
+    CHECK(memory.result.config->instances[0].config_json.find("outbox") == std::string::npos);
+    // A switch restarts the instance on reload (and reopens its queue).
+    CHECK(durable.result.config->instances[0].fingerprint() != memory.result.config->instances[0].fingerprint());
+    CHECK(durable.result.config->instances[0].fingerprint() == explicit_true.result.config->instances[0].fingerprint());
+}

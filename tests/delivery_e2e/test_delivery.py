@@ -265,6 +265,79 @@ class BoundsTest(unittest.TestCase):
             rx.stop()
 
 
+def filelog(name, path, extra=""):
+    return """
+[instance.%s]
+module = "filelog"
+path = "%s"
+fsync = "never"
+%s
+""" % (name, path, extra)
+
+
+def written_seqs(path):
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return [int(json.loads(line)["attrs"]["seq"]) for line in f if line.strip()]
+
+
+class MemoryQueueTest(unittest.TestCase):
+    """`outbox = false`: the sink's deliveries skip the SQLite outbox (in memory,
+    still in order and retried while the daemon runs)."""
+
+    def test_outbox_false_keeps_nothing_on_disk_and_still_retries_in_order(self):
+        # The log's directory is taken by a file: every write fails (retried) until it is removed.
+        config = HEADER + filelog("local", "@DIR@/blocked/events.log", "outbox = false") + \
+            filelog("durable", "@DIR@/blocked/durable.log") + route("local") + route("durable")
+        d = Daemon(config)
+        with open(d.path("blocked"), "w") as f:
+            f.write("not a directory")
+        d.start()
+        try:
+            for seq in range(1, 6):
+                self.assertTrue(emit(d, type="motion", state="pulse", seq=seq))
+            state = d.path("state")
+            self.assertTrue(wait_until(lambda: len(outbox_rows(state, "durable")) == 5, timeout=10), d.log())
+            self.assertTrue(wait_until(lambda: sink(d, "local")["sink"]["depth"] == 5, timeout=10), d.log())
+            self.assertEqual(outbox_rows(state, "local"), [])  # in memory only
+            self.assertGreater(sink(d, "local")["sink"]["retried"], 0)
+
+            os.remove(d.path("blocked"))
+            log = d.path("blocked", "events.log")
+            self.assertTrue(wait_until(lambda: len(written_seqs(log)) >= 5, timeout=30), d.log())
+            self.assertEqual(sorted(set(written_seqs(log))), [1, 2, 3, 4, 5])
+            firsts = []
+            for s in written_seqs(log):
+                if s not in firsts:
+                    firsts.append(s)
+            self.assertEqual(firsts, [1, 2, 3, 4, 5])
+            self.assertTrue(wait_until(lambda: sink(d, "local")["sink"]["depth"] == 0, timeout=10))
+        finally:
+            d.kill()
+
+    def test_rows_left_by_a_durable_run_are_named_when_outbox_becomes_false(self):
+        config = HEADER + filelog("local", "@DIR@/blocked/events.log") + route("local")
+        d = Daemon(config)
+        with open(d.path("blocked"), "w") as f:
+            f.write("not a directory")
+        d.start()
+        try:
+            for seq in range(1, 4):
+                self.assertTrue(emit(d, type="motion", state="pulse", seq=seq))
+            state = d.path("state")
+            self.assertTrue(wait_until(lambda: len(outbox_rows(state, "local")) == 3, timeout=10), d.log())
+        finally:
+            d.stop()
+        d.write_config(HEADER + filelog("local", "@DIR@/blocked/events.log", "outbox = false") + route("local"))
+        d.start()
+        try:
+            self.assertTrue(wait_until(lambda: "used the outbox; with outbox = false" in d.log(), timeout=10), d.log())
+            self.assertEqual(len(outbox_rows(d.path("state"), "local")), 3)  # kept, not delivered, not deleted
+        finally:
+            d.kill()
+
+
 class MaxAgeTest(unittest.TestCase):
     def test_an_old_start_is_not_delivered_its_stop_is(self):
         rx = Receiver()  # down while the events age
