@@ -28,7 +28,8 @@ int64_t ami_timestamp_ns(const AmiPacket& p) {
     size_t dot = ts.find('.');
     int64_t sec = 0, frac = 0;
     auto r = std::from_chars(ts.data(), ts.data() + (dot == std::string_view::npos ? ts.size() : dot), sec);
-    if (r.ec != std::errc() || sec <= 0) return 0;
+    // Seconds past 2255 would overflow int64 nanoseconds: not a real timestamp.
+    if (r.ec != std::errc() || sec <= 0 || sec >= 9'000'000'000) return 0;
     int64_t ns = sec * 1000000000LL;
     if (dot != std::string_view::npos) {
         std::string_view f = ts.substr(dot + 1, 9);

@@ -4,6 +4,9 @@
 
 namespace passerelle::dahua {
 
+// Epoch seconds that still fit in int64 nanoseconds (until 2255); beyond is garbage.
+constexpr int64_t kMaxEpochSeconds = 9'000'000'000;
+
 namespace {
 
 std::string_view trim(std::string_view s) {
@@ -80,7 +83,7 @@ std::vector<CallRecord> parse_call_log(std::string_view text) {
         if (ix->second == "CreateTime") {
             int64_t t = 0;
             auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), t);
-            if (ec == std::errc() && p == v.data() + v.size() && t > 0) {
+            if (ec == std::errc() && p == v.data() + v.size() && t > 0 && t < kMaxEpochSeconds) {
                 r.create_time = t;
                 has_time[ix->first] = true;
             }

@@ -119,7 +119,12 @@ Event change_to_event(const CommandChange& c, std::string_view source, int64_t n
     e.type = "command";
     e.code = "cmd::update";
     e.state = State::pulse;
-    e.time_ns = c.datetime > 0 ? static_cast<int64_t>(std::llround(c.datetime * 1e6)) * 1000 : now_ns;
+    // Jeedom's clock in epoch seconds; a value nanoseconds cannot hold (after
+    // 2255, or garbage) is no time at all: the receive time stands in.
+    constexpr double kMaxEpochSeconds = 9e9;
+    e.time_ns = c.datetime > 0 && c.datetime < kMaxEpochSeconds
+                    ? static_cast<int64_t>(std::llround(c.datetime * 1e6)) * 1000
+                    : now_ns;
     e.attrs["cmd_id"] = c.cmd_id;
     e.attrs["value"] = c.value;
     if (!c.display_value.empty() && c.display_value != c.value) e.attrs["display_value"] = c.display_value;

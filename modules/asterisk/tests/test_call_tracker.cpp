@@ -237,3 +237,16 @@ TEST_CASE("PJSIP ContactStatus (Created on 13, NonQualified from 16), DeviceStat
     CHECK(out[6].attr("Level") == "high: really");
     CHECK(out[6].attrs.count("Privilege") == 0);
 }
+
+TEST_CASE("an AMI Timestamp nanoseconds cannot hold is no timestamp, never an overflow") {
+    auto with = [](std::string ts) {
+        AmiPacket p;
+        p.kind = AmiPacket::Kind::event;
+        p.fields = {{"Event", "Newchannel"}, {"Timestamp", std::move(ts)}};
+        return ami_timestamp_ns(p);
+    };
+    CHECK(with("1763917200.123456") == 1763917200123456000);
+    CHECK(with("99999999999999999.5") == 0);
+    CHECK(with("9000000000") == 0);
+    CHECK(with("-5") == 0);
+}

@@ -89,6 +89,20 @@ TEST_CASE("an entry without a usable datetime is kept and gets the receive time"
     CHECK(change_to_event(b.changes[0], "j", 123).time_ns == 123);
 }
 
+TEST_CASE("a datetime too far in the future for nanoseconds gets the receive time (fuzz_jeedom_replies)") {
+    for (double when : {13872296100100000.0, 1e300, 9.3e9}) {
+        INFO(when);
+        json result{{"datetime", 1763917300.0}, {"result", {update(when, "12", "1")}}};
+        auto b = parse_changes(result, 1763917200.0, all);
+        REQUIRE(b.changes.size() == 1);
+        CHECK(change_to_event(b.changes[0], "j", 123).time_ns == 123);
+    }
+    json ok{{"datetime", 1763917300.0}, {"result", {update(1763917250.5, "12", "1")}}};
+    auto b = parse_changes(ok, 1763917200.0, all);
+    REQUIRE(b.changes.size() == 1);
+    CHECK(change_to_event(b.changes[0], "j", 123).time_ns == 1763917250500000000);
+}
+
 TEST_CASE("an empty or null result list is a valid, empty batch") {
     for (json list : {json::array(), json(nullptr)}) {
         auto b = parse_changes(json{{"datetime", 1763917300.25}, {"result", list}}, 1763917200.0, all);
