@@ -348,7 +348,7 @@ int main(int argc, char** argv) {
     std::snprintf(label, sizeof label, "paced (%lld events/s)", static_cast<long long>(o.rate));
     report(label, tally, paced);
     if (!o.strace)
-        std::printf("  fsyncs/s         not in /metrics (outbox commits are not exported); run with --strace to count\n"
-                    "                   the daemon's fsync calls (WAL + synchronous=NORMAL: no fsync per commit)\n");
+        std::printf("  fsyncs/s         WAL + synchronous=NORMAL: no fsync per commit (commits: the daemon's\n"
+                    "                   passerelle_outbox_commits_total); run with --strace to count fsync calls\n");
     return flood.complete && paced.complete ? 0 : 1;
 }
