@@ -18,6 +18,8 @@
 // --no-subscriber: the flood run counts what Mosquitto acknowledged (PUBACK) from
 // the daemon's own passerelle_outbox_delivered_total instead of reading it back,
 // so the two cores carry the daemon and the broker only (no latency figures then).
+#include "../common/bench_util.hpp"
+
 #include <mosquitto.h>
 
 #include <algorithm>
@@ -49,10 +51,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
-int64_t now_ns() {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
+using bench::attr_number;
+using bench::cpu_seconds;
+using bench::now_ns;
+using bench::percentile_ms;
+using bench::status_kib;
 
 int free_port() {
     int s = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -133,44 +136,8 @@ void stop(pid_t pid) {
     ::waitpid(pid, nullptr, 0);
 }
 
-long status_kib(pid_t pid, const char* field) {
-    std::ifstream f("/proc/" + std::to_string(pid) + "/status");
-    std::string line;
-    while (std::getline(f, line))
-        if (line.rfind(field, 0) == 0) return std::strtol(line.c_str() + std::strlen(field), nullptr, 10);
-    return 0;
-}
 
-double cpu_seconds(pid_t pid) {
-    std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
-    std::string s((std::istreambuf_iterator<char>(f)), {});
-    auto p = s.rfind(')');
-    if (p == std::string::npos) return 0;
-    std::istringstream in(s.substr(p + 2));
-    std::string tok;
-    unsigned long utime = 0, stime = 0;
-    for (int i = 3; i <= 15 && in >> tok; ++i) {
-        if (i == 14) utime = std::stoul(tok);
-        if (i == 15) stime = std::stoul(tok);
-    }
-    return static_cast<double>(utime + stime) / sysconf(_SC_CLK_TCK);
-}
 
-std::optional<int64_t> attr_number(std::string_view body, std::string_view name) {
-    std::string needle(1, '"'); // built by appends: "\"" + name trips a GCC 12 -Wrestrict false positive
-    needle += name;
-    needle += "\":\"";
-    auto p = body.find(needle);
-    if (p == std::string_view::npos) return std::nullopt;
-    p += needle.size();
-    int64_t v = 0;
-    bool any = false;
-    while (p < body.size() && body[p] >= '0' && body[p] <= '9') {
-        v = v * 10 + (body[p++] - '0');
-        any = true;
-    }
-    return any ? std::optional<int64_t>(v) : std::nullopt;
-}
 
 struct Tally {
     std::mutex m;
@@ -262,11 +229,6 @@ struct RunResult {
     double daemon_cpu = 0, broker_cpu = 0, subscriber_cpu = 0;
 };
 
-double pct(std::vector<int64_t>& v, double q) {
-    if (v.empty()) return 0;
-    size_t i = std::min(v.size() - 1, static_cast<size_t>(q * (v.size() - 1) + 0.5));
-    return v[i] / 1e6;
-}
 
 RunResult run(const Options& o, Tally& tally, int64_t count, int64_t rate, const char* label) {
     fs::path dir = fs::temp_directory_path() / ("passerelle-bench-mqtt-" + std::to_string(getpid()) + "-" + label);
@@ -373,7 +335,7 @@ void report(const char* label, Tally& t, const RunResult& r) {
                     r.seconds);
     }
     if (!r.counted_by_daemon) std::printf("  latency ms       p50 %.2f  p99 %.2f  max %.2f (publish into the daemon to subscriber receive)\n",
-                pct(t.latency_ns, 0.5), pct(t.latency_ns, 0.99), pct(t.latency_ns, 1.0));
+                percentile_ms(t.latency_ns, 0.5), percentile_ms(t.latency_ns, 0.99), percentile_ms(t.latency_ns, 1.0));
     std::printf("  daemon           peak RSS %.1f MiB, CPU %.2f s (%.1f us per event)\n", r.daemon_rss_kib / 1024.0,
                 r.daemon_cpu, r.daemon_cpu * 1e6 / std::max<uint64_t>(1, t.received));
     std::printf("  mosquitto        peak RSS %.1f MiB, CPU %.2f s (%.1f us per event)\n", r.broker_rss_kib / 1024.0,

@@ -10,6 +10,8 @@
 //   paced: R events/s for S seconds -> latency at that rate.
 // Latency = the server's receive time minus attrs.t_ns, the publish time the
 // source module stamps in ns (the event `time` is only in ms in the JSON).
+#include "../common/bench_util.hpp"
+
 #include <utility> // before Asio: Boost 1.74 awaitable.hpp uses std::exchange
 #include <boost/asio.hpp>
 
@@ -41,10 +43,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
-int64_t now_ns() {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
+using bench::attr_number;
+using bench::cpu_seconds;
+using bench::now_ns;
+using bench::percentile_ms;
+using bench::status_kib;
 
 // What the server saw.
 struct Tally {
@@ -61,19 +64,6 @@ struct Tally {
     }
 };
 
-std::optional<int64_t> attr_number(std::string_view body, std::string_view name) {
-    std::string needle = "\"" + std::string(name) + "\":\"";
-    auto p = body.find(needle);
-    if (p == std::string_view::npos) return std::nullopt;
-    p += needle.size();
-    int64_t v = 0;
-    bool any = false;
-    while (p < body.size() && body[p] >= '0' && body[p] <= '9') {
-        v = v * 10 + (body[p++] - '0');
-        any = true;
-    }
-    return any ? std::optional<int64_t>(v) : std::nullopt;
-}
 
 // One keep-alive connection: read a request (head + Content-Length body),
 // record it, answer 200, loop.
@@ -172,29 +162,7 @@ uint16_t free_port() {
     return a.local_endpoint().port();
 }
 
-long status_kib(pid_t pid, const char* field) {
-    std::ifstream f("/proc/" + std::to_string(pid) + "/status");
-    std::string line;
-    while (std::getline(f, line))
-        if (line.rfind(field, 0) == 0) return std::strtol(line.c_str() + std::strlen(field), nullptr, 10);
-    return 0;
-}
 
-// CPU seconds (user + system) of a process.
-double cpu_seconds(pid_t pid) {
-    std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
-    std::string s((std::istreambuf_iterator<char>(f)), {});
-    auto p = s.rfind(')');
-    if (p == std::string::npos) return 0;
-    std::istringstream in(s.substr(p + 2));
-    std::string tok;
-    unsigned long utime = 0, stime = 0;
-    for (int i = 3; i <= 15 && in >> tok; ++i) {
-        if (i == 14) utime = std::stoul(tok);
-        if (i == 15) stime = std::stoul(tok);
-    }
-    return static_cast<double>(utime + stime) / sysconf(_SC_CLK_TCK);
-}
 
 struct Options {
     int64_t events = 50000;
@@ -294,11 +262,6 @@ RunResult run(const Options& o, Tally& tally, uint16_t server_port, int64_t coun
     return r;
 }
 
-double pct(std::vector<int64_t>& v, double q) {
-    if (v.empty()) return 0;
-    size_t i = std::min(v.size() - 1, static_cast<size_t>(q * (v.size() - 1) + 0.5));
-    return v[i] / 1e6;
-}
 
 void report(const char* label, Tally& t, const RunResult& r) {
     std::lock_guard lock(t.m);
@@ -307,8 +270,8 @@ void report(const char* label, Tally& t, const RunResult& r) {
                 static_cast<unsigned long long>(t.received), r.complete ? "" : " (INCOMPLETE)",
                 static_cast<unsigned long long>(t.out_of_order), static_cast<unsigned long long>(t.connections));
     std::printf("  events/s         %.0f (first publish to last receive, %.2f s)\n", t.received / r.seconds, r.seconds);
-    std::printf("  latency ms       p50 %.2f  p99 %.2f  max %.2f (publish to receive)\n", pct(t.latency_ns, 0.5),
-                pct(t.latency_ns, 0.99), pct(t.latency_ns, 1.0));
+    std::printf("  latency ms       p50 %.2f  p99 %.2f  max %.2f (publish to receive)\n", percentile_ms(t.latency_ns, 0.5),
+                percentile_ms(t.latency_ns, 0.99), percentile_ms(t.latency_ns, 1.0));
     std::printf("  daemon           peak RSS %.1f MiB, CPU %.2f s (%.1f us per event)\n", r.peak_rss_kib / 1024.0,
                 r.daemon_cpu, r.daemon_cpu * 1e6 / std::max<uint64_t>(1, t.received));
 }
