@@ -85,11 +85,23 @@ void SipCall::answer(const Message& invite, const udp::endpoint& from) {
     answer_sdp_ = ans.sdp;
     announced_ = true;
 
-    auto ringing = rr;
-    ringing.push_back({"Contact", contact});
-    ua_.send_response(invite, 180, "Ringing", from, local_tag_, ringing);
+    Message ringing = ua_.make_response(invite, 180, "Ringing", local_tag_);
+    for (const auto& h : rr) ringing.add(h.name, h.value);
+    ringing.add("Contact", contact);
+    last_response_ = ringing.serialize();  // what a retransmitted INVITE gets until the answer
+    ua_.send_raw(last_response_, from);
     publish_call("RINGING", "");
 
+    // Ring a moment before answering: a 200 sent right behind the 180 can overtake it in a proxy
+    // with several UDP workers (Kamailio's children), and a caller then sees a 180 after the 200.
+    ring_timer_.expires_after(ua_.config().answer_after);
+    ring_timer_.async_wait([self = shared_from_this(), rr = std::move(rr), contact](boost::system::error_code ec) {
+        if (!ec && !self->ended_) self->send_answer(rr, contact);
+    });
+}
+
+void SipCall::send_answer(const std::vector<Header>& rr, const std::string& contact) {
+    const Message& invite = *invite_;
     Message ok = ua_.make_response(invite, 200, "OK", local_tag_);
     for (const auto& h : rr) ok.add(h.name, h.value);
     ok.add("Contact", contact);
@@ -97,7 +109,7 @@ void SipCall::answer(const Message& invite, const udp::endpoint& from) {
     ok.add("Content-Type", "application/sdp");
     ok.body = answer_sdp_;
     last_response_ = ok.serialize();
-    ua_.send_raw(last_response_, from);
+    ua_.send_raw(last_response_, remote_sip_);
     answered_ = true;
     publish_call("ANSWERED", "");
     ok_timer_ = std::make_unique<Retransmitter>(Retransmitter::Kind::invite_2xx_server, std::chrono::steady_clock::now());

@@ -34,7 +34,7 @@ public:
     const std::string& call_id() const { return call_id_; }
 
     // Inbound: answer an INVITE (the UA checked limits and the source).
-    void answer(const Message& invite, const udp::endpoint& from);
+    void answer(const Message& invite, const udp::endpoint& from);  // 180 now, 200 after answer_after
     void on_invite_retransmission(const Message& invite, const udp::endpoint& from);
     void on_ack(const Message& ack);
     void on_cancel(const Message& cancel, const udp::endpoint& from);
@@ -64,6 +64,7 @@ private:
     void finish(const std::string& reason);
     void publish_call(const char* code, const std::string& reason);
     void report(bool ok, std::string outcome, int code, std::string detail);
+    void send_answer(const std::vector<Header>& record_routes, const std::string& contact);
     void retransmit_2xx();
 
     UserAgent& ua_;

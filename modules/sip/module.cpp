@@ -45,6 +45,7 @@ public:
         key("voice", PL_KEY_STRING, "fr", "espeak-ng voice for the spoken messages (fr, en, de...)"),
         key("rtp_ports", PL_KEY_STRING, "16384-16482", "Local UDP port range for RTP, e.g. \"16384-16482\" (two ports per call)"),
         key("max_call", PL_KEY_DURATION, "60s", "Longest call; the UA hangs up after it"),
+        key("answer_after", PL_KEY_DURATION, "200ms", "How long an incoming call rings before the automatic answer"),
         key("after_message", PL_KEY_STRING, "hangup", "After the message: hangup, or wait (silence until the caller hangs up)"),
         key("menu", PL_KEY_TABLE, nullptr,
             "DTMF sequence (ended by # or a pause) -> text or .wav said in reply; every sequence is a dtmf_sequence event"),
@@ -154,6 +155,9 @@ private:
         if (u.rtp_max < u.rtp_min + 1) throw ConfigError("rtp_ports", "the range must hold at least two ports");
         u.max_call = c.duration("max_call", std::chrono::milliseconds(60000));
         if (u.max_call.count() <= 0) throw ConfigError("max_call", "must be positive");
+        u.answer_after = c.duration("answer_after", std::chrono::milliseconds(200));
+        if (u.answer_after.count() < 0 || u.answer_after > std::chrono::minutes(2))
+            throw ConfigError("answer_after", "must be between 0 and 2 min");
         std::string after = c.string("after_message", std::string("hangup"));
         if (after != "hangup" && after != "wait") throw ConfigError("after_message", "must be \"hangup\" or \"wait\"");
         u.hangup_after_message = after == "hangup";

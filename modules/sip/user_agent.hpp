@@ -37,6 +37,7 @@ struct UaConfig {
     TtsOptions tts;
     uint16_t rtp_min = 16384, rtp_max = 16482;
     std::chrono::milliseconds max_call{60000};
+    std::chrono::milliseconds answer_after{200};  // ring before the automatic answer
     bool hangup_after_message = true;
     std::vector<std::string> allowed_hosts;       // IP addresses; "*" accepts everyone
     int max_calls = 4;

@@ -73,9 +73,9 @@ class Daemon:
         return os.path.join(self.dir, *parts)
 
     def start(self, wait_ready=True, extra_args=()):
-        self.stderr = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([BIN, "run", "-c", self.config_path, *extra_args],
-                                     stdout=subprocess.DEVNULL, stderr=self.stderr, env=self.env)
+        with open(self.log_path, "ab") as stderr:  # the child keeps its own descriptor
+            self.proc = subprocess.Popen([BIN, "run", "-c", self.config_path, *extra_args],
+                                         stdout=subprocess.DEVNULL, stderr=stderr, env=self.env)
         if wait_ready and not wait_until(self.healthy, timeout=15):
             raise AssertionError("daemon did not become healthy:\n" + self.log())
         return self

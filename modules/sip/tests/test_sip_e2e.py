@@ -246,6 +246,23 @@ expires = 300
         self.assertEqual(seq[0]["attrs"]["sequence"], "59")
         self.assertEqual(seq[0]["attrs"]["matched"], "true")
 
+    def test_caller_cancels_while_it_rings(self):
+        self.peers.kamailio()
+        d = self.start_daemon(extra='answer_after = "5s"\nmessages = { "*" = "Bonjour" }')
+        self.wait_registered(d)
+        p = self.peers.sipp(["127.0.0.1:%d" % self.peers.kport, "-sf", os.path.join(HERE, "uac_cancel_while_ringing.xml"),
+                             "-s", "passerelle", "-au", "200", "-ap", "secret200", "-key", "caller", "0611111111",
+                             "-i", "127.0.0.1", "-p", str(udp_port()), "-mi", "127.0.0.1", "-mp", str(udp_port(3)),
+                             "-m", "1"], "uac-cancel.log")
+        self.assertEqual(p.wait(timeout=40), 0, self.peers.read("uac-cancel.log")[-3000:] + d.log())
+        ended = wait_until(lambda: [e for e in events(d, "call") if e["code"] == "ENDED"], timeout=5)
+        self.assertTrue(ended, d.log())
+        self.assertEqual([e["code"] for e in events(d, "call")], ["RINGING", "ENDED"])
+        self.assertEqual(ended[0]["attrs"]["reason"], "cancelled")
+        self.assertEqual(ended[0]["attrs"]["caller"], "0611111111")
+        status, inst = d.get_json("/api/v1/instances")
+        self.assertIn("registered", str(inst))  # the UA is still up for the next call
+
     def test_baresip_hears_the_message(self):
         self.peers.kamailio()
         d = self.start_daemon(extra='after_message = "wait"\nmessages = { "*" = "Bonjour, vous etes bien chez passerelle. Merci de votre appel." }')
