@@ -2,6 +2,8 @@
 // and runs one io_context on one thread owned by the returned server.
 #include "api/api_server.hpp"
 
+#include <passerelle/thread_name.hpp>
+
 #include "api/listen_address.hpp"
 #include "api/listener.hpp"
 #include "api/server_limits.hpp"
@@ -57,6 +59,7 @@ public:
         endpoint_ = api::format_endpoint(local.address().to_string(), local.port());
         listener_->start();
         thread_ = std::thread([this] { run(); });
+        set_thread_name(thread_, "api");
         spdlog::info("api: listening on http://{}{}", endpoint_, options.token.empty() ? " (no token)" : "");
     }
 

@@ -1,6 +1,7 @@
 #include "core/bus.hpp"
 
 #include <passerelle/event_json.hpp>
+#include <passerelle/thread_name.hpp>
 
 #include <chrono>
 #include <climits>
@@ -13,7 +14,9 @@ int64_t now_ns() {
 }
 } // namespace
 
-Bus::Bus(std::function<uint64_t()> next_id) : next_id_(std::move(next_id)), thread_([this] { run(); }) {}
+Bus::Bus(std::function<uint64_t()> next_id) : next_id_(std::move(next_id)), thread_([this] { run_timers(); }) {
+    set_thread_name(thread_, "bus");
+}
 
 Bus::~Bus() {
     {
@@ -26,22 +29,27 @@ Bus::~Bus() {
 
 void Bus::publish(std::shared_ptr<Event> event) {
     published_.fetch_add(1, std::memory_order_relaxed);
-    bool was_empty;
-    {
-        std::lock_guard lock(mutex_);
-        was_empty = queue_.empty();
-        queue_.push_back(std::move(event));
-        ++enqueued_;
+    std::lock_guard lock(mutex_);
+    if (topology_) {
+        dispatch(event, *topology_, now_ns());
+        wake_timer_if_sooner();
+    } else {
+        unrouted_.fetch_add(1, std::memory_order_relaxed);
     }
-    if (was_empty) cv_.notify_one();
 }
 
 void Bus::set_topology(std::shared_ptr<Topology> topology) {
     {
         std::lock_guard lock(mutex_);
         topology_ = std::move(topology);
+        timer_wakes_at_ns_ = INT64_MIN; // recompute the deadline for the new router
     }
     cv_.notify_all();
+}
+
+void Bus::wake_timer_if_sooner() {
+    if (!topology_->router) return;
+    if (topology_->router->next_deadline_ns() < timer_wakes_at_ns_) cv_.notify_all();
 }
 
 uint64_t Bus::subscribe(Subscriber fn) {
@@ -58,10 +66,9 @@ void Bus::unsubscribe(uint64_t id) {
     subscriber_count_.store(subscribers_.size());
 }
 
-bool Bus::drain(std::chrono::milliseconds timeout) {
-    std::unique_lock lock(mutex_);
-    uint64_t target = enqueued_;
-    return drained_cv_.wait_for(lock, timeout, [&] { return processed_ >= target; });
+bool Bus::drain(std::chrono::milliseconds) {
+    std::lock_guard lock(mutex_); // a publish in progress holds it until routed
+    return true;
 }
 
 uint64_t Bus::route_matches(size_t route) const {
@@ -70,52 +77,34 @@ uint64_t Bus::route_matches(size_t route) const {
     return topology_->router->matches(route);
 }
 
-void Bus::run() {
-    std::vector<std::shared_ptr<Event>> batch;
-    std::vector<Dispatch> scratch;
+// Debounced deliveries come due without a new event: this thread sleeps
+// until the router's next deadline and polls it then.
+void Bus::run_timers() {
     std::unique_lock lock(mutex_);
-    for (;;) {
-        int64_t deadline = topology_ && topology_->router ? topology_->router->next_deadline_ns() : INT64_MAX;
-        if (queue_.empty() && !stopping_) {
-            if (deadline == INT64_MAX) {
-                cv_.wait(lock);
-            } else {
-                int64_t wait_ns = deadline - now_ns();
-                if (wait_ns > 0) cv_.wait_for(lock, std::chrono::nanoseconds(wait_ns));
-            }
-        }
-        if (queue_.empty() && stopping_) break;
-        batch.swap(queue_);
-        std::shared_ptr<Topology> topo = topology_;
-        lock.unlock();
-
+    while (!stopping_) {
+        Router* router = topology_ ? topology_->router.get() : nullptr;
+        int64_t deadline = router ? router->next_deadline_ns() : INT64_MAX;
         int64_t now = now_ns();
-        for (auto& e : batch) {
-            if (topo) dispatch(e, *topo, now, scratch);
-            else unrouted_.fetch_add(1, std::memory_order_relaxed);
+        if (router && deadline <= now) {
+            scratch_.clear();
+            router->poll(now, scratch_);
+            if (!scratch_.empty()) hand_over(scratch_, nullptr, *topology_);
+            continue;
         }
-        if (topo && topo->router) {
-            scratch.clear();
-            topo->router->poll(now, scratch);
-            if (!scratch.empty()) hand_over(scratch, nullptr, *topo);
-        }
-        size_t n = batch.size();
-        batch.clear();
-
-        lock.lock();
-        processed_ += n;
-        drained_cv_.notify_all();
+        timer_wakes_at_ns_ = deadline;
+        if (deadline == INT64_MAX) cv_.wait(lock);
+        else cv_.wait_for(lock, std::chrono::nanoseconds(deadline - now));
     }
 }
 
-void Bus::dispatch(const std::shared_ptr<Event>& e, Topology& topo, int64_t now, std::vector<Dispatch>& scratch) {
+void Bus::dispatch(const std::shared_ptr<Event>& e, Topology& topo, int64_t now) {
     e->id = next_id_();
     std::shared_ptr<const Event> frozen = e;
     if (topo.router) {
-        scratch.clear();
-        topo.router->route(*frozen, now, scratch);
-        if (scratch.empty()) unrouted_.fetch_add(1, std::memory_order_relaxed);
-        else hand_over(scratch, frozen, topo);
+        scratch_.clear();
+        topo.router->route(*frozen, now, scratch_);
+        if (scratch_.empty()) unrouted_.fetch_add(1, std::memory_order_relaxed);
+        else hand_over(scratch_, frozen, topo);
     }
     if (subscriber_count_.load(std::memory_order_relaxed) > 0) {
         std::string json = event_to_json(*frozen);

@@ -1,6 +1,9 @@
-// The event bus: any thread publishes, one dispatch thread numbers each event,
-// runs the router and hands the deliveries to the sinks' queues. It never
-// waits on a sink.
+// The event bus: any thread publishes; the publishing thread itself numbers
+// the event, runs the router and hands the deliveries to the sinks' queues,
+// one publisher at a time (a mutex), so an event costs no thread hand-off.
+// Nothing in there waits on a sink: queues only append, and a sink's
+// deliver() only posts to the sink's own thread. The bus's one thread only
+// keeps time, for debounced deliveries that come due later.
 #pragma once
 
 #include "delivery/sink_queue.hpp"
@@ -9,6 +12,7 @@
 #include <passerelle/event.hpp>
 
 #include <atomic>
+#include <climits>
 #include <condition_variable>
 #include <functional>
 #include <map>
@@ -38,7 +42,8 @@ public:
     void set_topology(std::shared_ptr<Topology> topology);
     uint64_t subscribe(Subscriber fn);
     void unsubscribe(uint64_t id);
-    // Waits until everything published so far has been routed (bounded).
+    // Waits until a publish in progress on another thread has been routed
+    // (routing is synchronous: anything published before the call already is).
     bool drain(std::chrono::milliseconds timeout);
 
     uint64_t published() const { return published_.load(); }
@@ -47,19 +52,18 @@ public:
     uint64_t route_matches(size_t route) const;
 
 private:
-    void run();
-    void dispatch(const std::shared_ptr<Event>& e, Topology& topo, int64_t now, std::vector<Dispatch>& scratch);
+    void run_timers();
+    void dispatch(const std::shared_ptr<Event>& e, Topology& topo, int64_t now);
     void hand_over(const std::vector<Dispatch>& dispatches, const std::shared_ptr<const Event>& e, Topology& topo);
+    void wake_timer_if_sooner(); // under mutex_
 
     std::function<uint64_t()> next_id_;
-    std::mutex mutex_;
+    std::mutex mutex_; // routing: the router, the id sequence, the topology
     std::condition_variable cv_;
-    std::condition_variable drained_cv_;
-    std::vector<std::shared_ptr<Event>> queue_;
     std::shared_ptr<Topology> topology_;
+    std::vector<Dispatch> scratch_;
     bool stopping_ = false;
-    uint64_t enqueued_ = 0;
-    uint64_t processed_ = 0;
+    int64_t timer_wakes_at_ns_ = INT64_MAX; // what the timer thread sleeps towards
 
     std::mutex subscribers_mutex_;
     std::map<uint64_t, Subscriber> subscribers_;

@@ -4,6 +4,7 @@
 
 #include "core/logging.hpp"
 #include "core/timer_service.hpp"
+#include "delivery/delivery_engine.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -52,6 +53,8 @@ InstanceHost::InstanceHost(std::shared_ptr<ModuleLibrary> library, InstanceConfi
     api_.timer_cancel = &InstanceHost::api_timer_cancel;
     api_.state_dir = instance_state_dir_.c_str();
     api_.invoke = &InstanceHost::api_invoke;
+    api_.burst_begin = [](void*) { DeliveryEngine::burst_begin(); };
+    api_.burst_end = [](void*) { DeliveryEngine::burst_end(); };
     health_.since_ns = now_ns();
 }
 

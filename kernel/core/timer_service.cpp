@@ -1,8 +1,10 @@
 #include "core/timer_service.hpp"
 
+#include <passerelle/thread_name.hpp>
+
 namespace passerelle::kernel {
 
-TimerService::TimerService() : thread_([this] { run(); }) {}
+TimerService::TimerService() : thread_([this] { run(); }) { set_thread_name(thread_, "timers"); }
 
 TimerService::~TimerService() {
     {

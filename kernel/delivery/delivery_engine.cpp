@@ -3,6 +3,7 @@
 #include "delivery/retry_policy.hpp"
 
 #include <passerelle/abi.h>
+#include <passerelle/thread_name.hpp>
 
 #include <condition_variable>
 #include <deque>
@@ -51,7 +52,14 @@ int64_t event_time_ms(const QueuedJob& q) {
 
 } // namespace
 
-struct DeliveryEngine::Core {
+// The engines that got jobs during the current burst on this thread.
+struct BurstState {
+    int depth = 0;
+    std::vector<std::shared_ptr<DeliveryEngine::Core>> engines;
+};
+thread_local BurstState t_burst;
+
+struct DeliveryEngine::Core : std::enable_shared_from_this<DeliveryEngine::Core> {
     Core(SinkTarget& t, QueueOptions o, RemoveRows r)
         : target(t), name(t.sink_name()), opt(std::move(o)), remove_rows(std::move(r)),
           rng(std::random_device{}()) {}
@@ -75,6 +83,10 @@ struct DeliveryEngine::Core {
     unsigned auth_attempt = 0;
     bool closing = false;
     bool stop_thread = false;
+    bool driving = false; // a thread is in drive()
+    bool handoff = false; // a driver left work for the engine thread
+    bool burst_queued = false; // listed by a thread's burst, to drive at its end
+    bool backoff_pending = false; // go_back() set resume_at: the engine thread drives then
     SinkStats counters;
     uint64_t drop_burst = 0;
     std::mt19937_64 rng;
@@ -113,12 +125,50 @@ struct DeliveryEngine::Core {
     }
 
     void on_result(uint64_t seq, uint64_t gen, int32_t status, std::string_view message) {
-        {
-            std::lock_guard lk(m);
-            results.push_back(Result{seq, gen, status, std::string(message)});
-        }
-        cv.notify_all(); // the engine thread, and close() waiting for the window to drain
+        std::unique_lock lk(m);
+        results.push_back(Result{seq, gen, status, std::string(message)});
+        drive(lk);
     }
+
+    // Applies the results, sends what the window allows, performs the side
+    // effects. Called by any thread that changed the queue (append, a result,
+    // the end of a backoff), under the lock, which it releases around the
+    // calls out. One thread drives at a time: one that finds another driving
+    // leaves its news for it, since the driver loops until nothing is left,
+    // so deliver() is always called in queue order. A result reported from
+    // inside deliver() is picked up by the same loop.
+    void drive(std::unique_lock<std::mutex>& lk) {
+        if (driving || stop_thread) return;
+        driving = true;
+        const auto resume_before = resume_at;
+        for (int turn = 0;; ++turn) {
+            apply_results();
+            std::vector<Send> sends;
+            if (Clock::now() >= resume_at) sends = take_sends();
+            release_side_effects(lk);
+            if (sends.empty() && results.empty()) break;
+            if (turn == kMaxTurns) {
+                // Results keep coming (a fast sink at full load): hand over to the
+                // engine thread rather than keep a publisher or a sink thread here.
+                handoff = true;
+                break;
+            }
+            if (sends.empty()) continue;
+            lk.unlock();
+            for (auto& s : sends)
+                target.deliver(*s.job, [core = shared_from_this(), seq = s.seq, gen = s.generation](
+                                           int32_t status, std::string_view message) {
+                    core->on_result(seq, gen, status, message);
+                });
+            lk.lock();
+        }
+        driving = false;
+        // close() waits for the window to drain and for the driver to leave;
+        // the engine thread waits for a handoff or the end of a new backoff.
+        if (closing || handoff || resume_at != resume_before) cv.notify_all();
+    }
+    static constexpr int kMaxTurns = 16;
+
 
     void enforce_bounds() {
         uint64_t dropped_now = 0;
@@ -211,6 +261,7 @@ struct DeliveryEngine::Core {
             e.message.clear();
         }
         resume_at = Clock::now() + delay;
+        backoff_pending = true;
     }
 
     uint32_t window() const { return std::max<uint32_t>(1, target.max_inflight()); }
@@ -251,30 +302,26 @@ struct DeliveryEngine::Core {
 DeliveryEngine::DeliveryEngine(SinkTarget& target, QueueOptions options, RemoveRows remove_rows)
     : core_(std::make_shared<Core>(target, std::move(options), std::move(remove_rows))) {
     auto core = core_;
+    // The engine's own thread only keeps time: it drives the queue when a
+    // retry's backoff is over. Everything else is driven by whoever brought
+    // news (append, a result), so an event costs no wake-up of this thread.
     thread_ = std::thread([core] {
         std::unique_lock lk(core->m);
         while (!core->stop_thread) {
-            core->apply_results();
-            if (core->closing) core->cv.notify_all();
-            std::vector<Core::Send> sends;
-            if (Clock::now() >= core->resume_at) sends = core->take_sends();
-            core->release_side_effects(lk);
-            if (!sends.empty()) {
-                lk.unlock();
-                for (auto& s : sends) {
-                    core->target.deliver(*s.job, [core, job = s.job, seq = s.seq, gen = s.generation](
-                                                     int32_t status, std::string_view message) {
-                        core->on_result(seq, gen, status, message);
-                    });
-                }
-                lk.lock();
-                continue;
+            if (core->handoff) {
+                core->handoff = false;
+                core->drive(lk);
+            } else if (core->backoff_pending && Clock::now() >= core->resume_at) {
+                core->backoff_pending = false;
+                core->drive(lk); // a driver already in drive() sees the backoff is over itself
+            } else if (core->backoff_pending) {
+                core->cv.wait_until(lk, core->resume_at);
+            } else {
+                core->cv.wait(lk);
             }
-            if (!core->results.empty() || core->stop_thread) continue;
-            if (core->can_send() && Clock::now() < core->resume_at) core->cv.wait_until(lk, core->resume_at);
-            else if (!core->can_send()) core->cv.wait(lk);
         }
     });
+    set_thread_name(thread_, "sink:" + core_->name);
 }
 
 DeliveryEngine::~DeliveryEngine() { close(std::chrono::milliseconds(0)); }
@@ -290,9 +337,31 @@ void DeliveryEngine::append(std::vector<QueuedJob> jobs) {
         core_->q.push_back(std::move(e));
     }
     core_->enforce_bounds();
-    core_->release_side_effects(lk);
-    lk.unlock();
-    core_->cv.notify_one();
+    if (t_burst.depth > 0) {
+        // Sent at the end of the burst; the queue already holds the jobs in order.
+        if (!core_->burst_queued) {
+            core_->burst_queued = true;
+            t_burst.engines.push_back(core_);
+        }
+        core_->release_side_effects(lk);
+        return;
+    }
+    core_->drive(lk);
+}
+
+void DeliveryEngine::burst_begin() { ++t_burst.depth; }
+
+void DeliveryEngine::burst_end() {
+    if (t_burst.depth == 0 || --t_burst.depth > 0) return;
+    // Driving may append to other engines (a sink's deliver() reporting at once,
+    // which never appends) but never re-enters a burst on this thread.
+    auto engines = std::move(t_burst.engines);
+    t_burst.engines.clear();
+    for (auto& core : engines) {
+        std::unique_lock lk(core->m);
+        core->burst_queued = false;
+        core->drive(lk);
+    }
 }
 
 void DeliveryEngine::count_dropped(uint64_t n) {
@@ -314,8 +383,12 @@ void DeliveryEngine::close(std::chrono::milliseconds grace) {
         core_->closing = true;
         core_->counters.health = "paused";
         core_->cv.notify_all();
-        // The engine thread keeps applying answers while we wait, so acknowledged rows are deleted.
+        // Answers that come in while we wait are applied by whoever brings them, so
+        // acknowledged rows are deleted.
         core_->cv.wait_for(lk, grace, [&] { return core_->outstanding == 0 && core_->results.empty(); });
+        // A driver may be between taking a job and calling deliver(): the target
+        // must not go away under it. deliver() never blocks, so this is short.
+        core_->cv.wait(lk, [&] { return !core_->driving; });
         core_->stop_thread = true;
     }
     core_->cv.notify_all();

@@ -8,9 +8,13 @@
 // `start` would otherwise leave the sink stuck at "start"). At-least-once
 // allows the duplicates.
 //
-// One thread per sink drives it: a result from the sink (any thread, even
-// inside deliver()) only queues a note and wakes it, so a slow or dead sink
-// holds nothing but its own thread.
+// Driven by whoever brings news: append() runs on the thread that routed the
+// job (or the outbox writer once it is committed), a result on the sink's
+// thread; one of them at a time sends what the window allows, in order.
+// deliver() never blocks, so a slow or dead sink holds no thread. Each sink
+// also has one thread that only keeps time (the end of a retry backoff) and
+// takes over when results pour in at full load; an event at ordinary rates
+// costs it no wake-up.
 #pragma once
 
 #include "delivery/outbox.hpp"
@@ -44,6 +48,12 @@ public:
     DeliveryEngine& operator=(const DeliveryEngine&) = delete;
 
     void append(std::vector<QueuedJob> jobs); // never blocks on the sink
+
+    // A burst on the calling thread (pl_host_api.burst_begin/end): appends made
+    // inside it queue their jobs at once but send them at the outermost end, so
+    // one burst of events costs a sink one wake-up. Nestable, per thread.
+    static void burst_begin();
+    static void burst_end();
     SinkStats stats() const;
     void close(std::chrono::milliseconds grace);
     void count_dropped(uint64_t n); // dropped before reaching the engine (writer overflow)

@@ -1,4 +1,6 @@
 #include "delivery/delivery_engine.hpp"
+
+#include <passerelle/thread_name.hpp>
 #include "delivery/job_codec.hpp"
 #include "delivery/outbox.hpp"
 #include "delivery/sqlite_db.hpp"
@@ -414,6 +416,7 @@ std::unique_ptr<OutboxStore> OutboxStore::open(OutboxOptions options) {
     }
     Core* raw = core.get();
     core->writer = std::thread([raw] { raw->writer_loop(); });
+    set_thread_name(core->writer, "outbox");
     return std::unique_ptr<OutboxStore>(new OutboxStore(std::move(core)));
 }
 

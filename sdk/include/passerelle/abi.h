@@ -23,7 +23,7 @@ extern "C" {
 #endif
 
 #define PL_ABI_MAJOR 1
-#define PL_ABI_MINOR 1
+#define PL_ABI_MINOR 2
 #define PL_ENTRY_SYMBOL "passerelle_module_v1"
 
 #if defined(_WIN32)
@@ -156,6 +156,16 @@ typedef struct pl_host_api {
      * from MQTT or Jeedom). `done` is called exactly once, from any thread. */
     void (*invoke)(void* host_ctx, pl_str instance, pl_str action, pl_str params_json, pl_completion_fn done,
                    void* done_ctx);
+    /* Since ABI 1.2 (check struct_size): bracket a burst of work on the calling
+     * thread, e.g. every handler an event loop runs for one wake-up. Events
+     * published inside are numbered and routed at once, but their hand-off to
+     * the sinks' threads waits for the outermost burst_end, so a burst of N
+     * events wakes a sink once, not N times. Per thread, nestable; host_ctx may
+     * be any instance's or NULL. A module that never calls them gets immediate
+     * hand-offs. Do not wait for input between a publish and the burst_end that
+     * follows it (opening the burst before the wait is fine). */
+    void (*burst_begin)(void* host_ctx);
+    void (*burst_end)(void* host_ctx);
 } pl_host_api;
 
 typedef struct pl_instance pl_instance; /* opaque, owned by the module */

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <passerelle/module.hpp>
+#include <passerelle/thread_name.hpp>
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -44,6 +45,7 @@ public:
 
     void post(std::function<void()> fn) override { boost::asio::post(io_, std::move(fn)); }
     bool running_in_this_thread() const override { return std::this_thread::get_id() == thread_.get_id(); }
+    void name_thread(std::string_view name) override { set_thread_name(thread_, name); }
 
     boost::asio::io_context& io() { return io_; }
 
@@ -52,10 +54,20 @@ private:
         // A handler that throws must not take the whole daemon down with
         // std::terminate: the exception is dropped and the loop goes on. The
         // SDK glue already catches what module handlers throw.
+        //
+        // Each wake-up runs as one burst: the first ready handler (waiting for
+        // it if none), then those ready at once behind it, so the events they
+        // publish reach each sink with one wake-up.
         for (;;) {
             try {
-                io_.run();
-                return;
+                for (;;) {
+                    {
+                        Burst burst(*this);
+                        if (io_.run_one() == 0) return; // stopped
+                        for (int n = 1; n < kMaxBurst && io_.poll_one() > 0; ++n) {
+                        }
+                    }
+                }
             } catch (...) {
             }
         }

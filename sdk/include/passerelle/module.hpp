@@ -23,6 +23,7 @@
 #include <passerelle/abi.h>
 #include <passerelle/duration.hpp>
 #include <passerelle/event.hpp>
+#include <passerelle/thread_name.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -218,6 +219,39 @@ public:
     virtual ~Executor() = default;
     virtual void post(std::function<void()> fn) = 0;
     virtual bool running_in_this_thread() const = 0;
+    virtual void name_thread(std::string_view /*name*/) {} // for top -H and perf
+    // The host's burst calls (ABI 1.2), so the loop brackets each wake-up's work.
+    void attach_host(const pl_host_api* api) {
+        if (api && api->struct_size >= offsetof(pl_host_api, burst_end) + sizeof(api->burst_end) && api->burst_begin &&
+            api->burst_end) {
+            burst_begin_.store(api->burst_begin);
+            burst_end_.store(api->burst_end);
+        }
+    }
+
+protected:
+    // Brackets the handlers an executor runs for one wake-up (RAII).
+    class Burst {
+    public:
+        explicit Burst(const Executor& ex) : end_(ex.burst_end_.load()) {
+            if (auto begin = ex.burst_begin_.load(); begin && end_) begin(nullptr);
+            else end_ = nullptr;
+        }
+        ~Burst() {
+            if (end_) end_(nullptr);
+        }
+        Burst(const Burst&) = delete;
+        Burst& operator=(const Burst&) = delete;
+
+    private:
+        void (*end_)(void*);
+    };
+    // Handlers run per burst at most: a flood must not hold events back for long.
+    static constexpr int kMaxBurst = 64;
+
+private:
+    std::atomic<void (*)(void*)> burst_begin_{nullptr};
+    std::atomic<void (*)(void*)> burst_end_{nullptr};
 };
 
 // The default executor: one thread with a queue, shared by the library's instances.
@@ -240,6 +274,7 @@ public:
         cv_.notify_one();
     }
     bool running_in_this_thread() const override { return std::this_thread::get_id() == thread_.get_id(); }
+    void name_thread(std::string_view name) override { set_thread_name(thread_, name); }
 
 private:
     void run() {
@@ -247,10 +282,19 @@ private:
         for (;;) {
             cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
             if (queue_.empty()) return; // stopping and drained
-            auto fn = std::move(queue_.front());
-            queue_.pop_front();
             lock.unlock();
-            fn();
+            {
+                Burst burst(*this); // what was queued while we slept runs as one burst
+                lock.lock();
+                for (int n = 0; n < kMaxBurst && !queue_.empty(); ++n) {
+                    auto fn = std::move(queue_.front());
+                    queue_.pop_front();
+                    lock.unlock();
+                    fn();
+                    lock.lock();
+                }
+                lock.unlock();
+            }
             lock.lock();
         }
     }
@@ -523,13 +567,14 @@ inline void copy_text(char* buf, size_t cap, std::string_view text) {
 // One executor per loaded library (per ExecutorT), created with the first
 // instance and joined when the last one is destroyed, before unload.
 template <class ExecutorT>
-std::shared_ptr<ExecutorT> shared_executor() {
+std::shared_ptr<ExecutorT> shared_executor(const char* module_name) {
     static std::mutex mutex;
     static std::weak_ptr<ExecutorT> weak;
     std::lock_guard lock(mutex);
     auto ex = weak.lock();
     if (!ex) {
         ex = std::make_shared<ExecutorT>();
+        ex->name_thread(std::string("mod:") + module_name);
         weak = ex;
     }
     return ex;
@@ -573,7 +618,8 @@ struct Glue {
     static int32_t create(pl_create_args* args, pl_instance** out) {
         try {
             auto box = std::make_unique<Box>();
-            std::shared_ptr<ExecutorT> ex = shared_executor<ExecutorT>();
+            std::shared_ptr<ExecutorT> ex = shared_executor<ExecutorT>(T::info.name);
+            ex->attach_host(args->host);
             box->executor = ex;
             nlohmann::json cfg = nlohmann::json::parse(from_pl(args->config_json));
             Init init{std::string(from_pl(args->name)), Fields(std::move(cfg)), Host(args->host), ex.get()};
