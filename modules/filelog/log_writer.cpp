@@ -147,6 +147,33 @@ void LogWriter::append_line(std::string_view line) {
     if (options_.fsync == FsyncPolicy::always) sync();
 }
 
+void LogWriter::append_lines(std::span<const std::string> lines, size_t& written) {
+    written = 0;
+    if (lines.empty()) return;
+    open();
+    while (written < lines.size()) {
+        // Same rule as append_line: rotate before a line would cross max_size.
+        if (options_.max_size > 0 && size_ > 0 && size_ + lines[written].size() + 1 > options_.max_size) rotate();
+        // The run of lines that fits in this file (at least one: a line bigger
+        // than max_size goes alone into a fresh file).
+        batch_.clear();
+        uint64_t projected = size_;
+        size_t end = written;
+        for (; end < lines.size(); ++end) {
+            const uint64_t needed = lines[end].size() + 1;
+            if (end > written && options_.max_size > 0 && projected + needed > options_.max_size) break;
+            batch_.append(lines[end]);
+            batch_.push_back('\n');
+            projected += needed;
+        }
+        write_all(batch_);
+        written = end;
+    }
+    // A batch of one thousand lines must not keep one thousand lines' worth of memory.
+    if (batch_.capacity() > 256 * 1024) std::string().swap(batch_);
+    if (options_.fsync == FsyncPolicy::always) sync();
+}
+
 void LogWriter::rotate() {
     close();
     std::error_code ec;

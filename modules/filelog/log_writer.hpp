@@ -57,6 +57,13 @@ public:
     // FsyncPolicy::always the line is on disk when this returns.
     void append_line(std::string_view line);
 
+    // Appends every line of `lines` (each without its newline) with one
+    // write(2) per file: a rotation splits the batch, as append_line would one
+    // line at a time. `written` says how many lines are in the file, also when
+    // this throws std::system_error (the lines after them are not: a failed
+    // write is cut off). With FsyncPolicy::always they are on disk on return.
+    void append_lines(std::span<const std::string> lines, size_t& written);
+
     // Saves an attachment as <path>.attachments/<name>.<extension_for_mime(mime)>
     // and returns the full path of the file written. `name` must be a plain file
     // name (no '/'); when taken, "-2", "-3"... is appended.
@@ -88,6 +95,7 @@ private:
     uint64_t size_ = 0;
     bool dirty_ = false;
     uint64_t rotations_ = 0;
+    std::string batch_; // append_lines' buffer, reused
 };
 
 } // namespace filelog

@@ -17,7 +17,9 @@
 #include <passerelle/event_json.hpp>
 #include <passerelle/module.hpp>
 
+#include <span>
 #include <system_error>
+#include <vector>
 
 namespace {
 
@@ -45,8 +47,8 @@ public:
         {"deliver", "(the routed event)", "Appends the event as one JSON line, saving its attachment beside the log"},
     };
 
-    // The kernel may hand us this many events at once; we still write them one
-    // by one, in order, because every handler runs serially on our executor.
+    // The kernel may hand us this many events at once; they are written in
+    // order (every handler runs serially on our executor), together (flush()).
     static constexpr uint32_t max_inflight = 256;
 
     // --- 3. Config ------------------------------------------------------------
@@ -60,13 +62,14 @@ public:
         // disk may be mounted later): each delivery tries again.
         try {
             writer_.open();
-            set_health("ok", "writing to " + writer_.options().path.string());
+            set_health("ok", writing_to_);
         } catch (const std::exception& e) {
             set_health("error", e.what());
         }
     }
 
     void on_stop() override {
+        flush(); // what was handed to us before the stop is written and answered
         stopped_ = true;
         timers().cancel_all(); // the pending batch sync: close() below syncs anyway
         sync_pending_ = false;
@@ -100,34 +103,74 @@ private:
         return o;
     }
 
+    // Events handed over together (the kernel sends up to max_inflight at once)
+    // are written together: the line is queued here and a flush, posted behind
+    // the deliveries already waiting on our executor, writes them all with one
+    // write(2) and only then answers each. An answer always means "in the file".
     void write(passerelle::Event& event, const passerelle::Reply& reply) {
         std::filesystem::path attachment;
-        try {
-            if (!event.attachment.empty()) {
+        if (!event.attachment.empty()) {
+            try {
                 attachment = writer_.save_attachment(event.id ? std::to_string(event.id) : "event",
                                                      event.attachment_mime, event.attachment);
-                // append_event_json writes the "attachment" object only when a path is set.
-                event.attachment_path = attachment.string();
+            } catch (const std::system_error& e) {
+                // Disk full, permission denied...: the outbox keeps the event
+                // and delivers it again later.
+                host().count("write_errors");
+                set_health("error", e.what());
+                return reply.retry(e.what());
             }
-            line_.clear();
-            passerelle::append_event_json(line_, event);
-            writer_.append_line(line_);
-        } catch (const std::system_error& e) {
-            // Disk full, permission denied...: the outbox keeps the event and
-            // delivers it again later. No orphan snapshot for a line not written.
-            if (!attachment.empty()) {
-                std::error_code ignored;
-                std::filesystem::remove(attachment, ignored);
-            }
-            host().count("write_errors");
-            set_health("error", e.what());
-            return reply.retry(e.what());
+            // append_event_json writes the "attachment" object only when a path is set.
+            event.attachment_path = attachment.string();
         }
-        host().count("events_written");
-        if (!attachment.empty()) host().count("attachments_written");
-        set_health("ok", "writing to " + writer_.options().path.string());
+        if (queued_ == lines_.size()) lines_.emplace_back();
+        std::string& line = lines_[queued_++];
+        line.clear();
+        passerelle::append_event_json(line, event);
+        waiting_.push_back(Waiting{reply, std::move(attachment)});
+        if (!flush_posted_) {
+            flush_posted_ = true;
+            executor().post([this] { flush(); }); // runs before destroy(), which is posted behind it
+        }
+    }
+
+    void flush() {
+        flush_posted_ = false;
+        if (queued_ == 0) return;
+        size_t written = 0;
+        std::string error;
+        try {
+            writer_.append_lines(std::span<const std::string>(lines_.data(), queued_), written);
+        } catch (const std::system_error& e) {
+            error = e.what();
+        }
+        size_t attachments = 0;
+        for (size_t i = 0; i < waiting_.size(); ++i) {
+            Waiting& w = waiting_[i];
+            if (i < written) {
+                if (!w.attachment.empty()) ++attachments;
+                w.reply.ok();
+                continue;
+            }
+            // Not written: no orphan snapshot for a line not written.
+            if (!w.attachment.empty()) {
+                std::error_code ignored;
+                std::filesystem::remove(w.attachment, ignored);
+            }
+            w.reply.retry(error);
+        }
+        waiting_.clear();
+        queued_ = 0;
+        if (lines_.size() > 64) lines_.resize(64); // a burst's lines do not stay allocated
+        if (written) host().count("events_written", static_cast<int64_t>(written));
+        if (attachments) host().count("attachments_written", static_cast<int64_t>(attachments));
+        if (!error.empty()) {
+            host().count("write_errors");
+            set_health("error", error);
+            return;
+        }
+        set_health("ok", writing_to_);
         schedule_sync();
-        reply.ok();
     }
 
     // fsync = "batch": at most one sync per second, only after something was written.
@@ -154,8 +197,17 @@ private:
         host().health(state, detail);
     }
 
+    struct Waiting {
+        passerelle::Reply reply;
+        std::filesystem::path attachment; // saved for this line; removed if the line is not written
+    };
+
     filelog::LogWriter writer_;
-    std::string line_; // reused: one allocation for the life of the instance
+    const std::string writing_to_ = "writing to " + writer_.options().path.string();
+    std::vector<std::string> lines_; // lines_[0, queued_) wait for flush(); reused, not freed
+    size_t queued_ = 0;
+    std::vector<Waiting> waiting_; // one per queued line, same order
+    bool flush_posted_ = false;
     bool sync_pending_ = false;
     bool stopped_ = false;
     std::string health_state_, health_detail_;

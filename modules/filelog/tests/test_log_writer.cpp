@@ -304,3 +304,43 @@ TEST_CASE("a read-only directory is an error (when not root)", "[filelog][writer
     }
     fs::permissions(ro, fs::perms::owner_all);
 }
+
+TEST_CASE("a batch of lines lands like the same lines one by one, rotations included", "[filelog][writer][batch]") {
+    TempDir dir;
+    // 30-byte lines, 100-byte files: a batch of 10 is split over four files.
+    LogWriter one({dir.path / "one.jsonl", 100, 5, FsyncPolicy::never});
+    LogWriter batch({dir.path / "batch.jsonl", 100, 5, FsyncPolicy::never});
+    std::vector<std::string> lines;
+    for (int i = 1; i <= 10; ++i) lines.push_back(numbered(i));
+    lines.insert(lines.begin() + 4, std::string(150, 'h')); // longer than max_size: alone in its file
+    for (const auto& l : lines) one.append_line(l);
+    size_t written = 0;
+    batch.append_lines(lines, written);
+    CHECK(written == lines.size());
+    one.close();
+    batch.close();
+    CHECK(batch.rotations() == one.rotations());
+    CHECK(read_file(dir.path / "batch.jsonl") == read_file(dir.path / "one.jsonl"));
+    for (int n = 1; n <= 5; ++n) {
+        const fs::path b = dir.path / ("batch.jsonl." + std::to_string(n));
+        const fs::path o = dir.path / ("one.jsonl." + std::to_string(n));
+        CHECK(fs::exists(b) == fs::exists(o));
+        if (fs::exists(o)) CHECK(read_file(b) == read_file(o));
+    }
+
+    size_t none = 7;
+    batch.append_lines({}, none);
+    CHECK(none == 0);
+}
+
+TEST_CASE("a failed batch says how many lines went in", "[filelog][writer][batch]") {
+    if (!fs::exists("/dev/full")) {
+        WARN("no /dev/full here");
+        return;
+    }
+    LogWriter w({"/dev/full", 0, 1, FsyncPolicy::never});
+    std::vector<std::string> lines{"{\"a\":1}", "{\"b\":2}"};
+    size_t written = 99;
+    CHECK_THROWS_AS(w.append_lines(lines, written), std::system_error);
+    CHECK(written == 0);
+}
