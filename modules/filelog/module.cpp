@@ -145,10 +145,21 @@ private:
             error = e.what();
         }
         size_t attachments = 0;
+        for (size_t i = 0; i < written; ++i)
+            if (!waiting_[i].attachment.empty()) ++attachments;
+        // Bookkeeping first, answers last: whoever sees the answer sees the counters and the sync scheduled.
+        if (written) host().count("events_written", static_cast<int64_t>(written));
+        if (attachments) host().count("attachments_written", static_cast<int64_t>(attachments));
+        if (error.empty()) {
+            set_health("ok", writing_to_);
+        } else {
+            host().count("write_errors");
+            set_health("error", error);
+        }
+        if (written) schedule_sync();
         for (size_t i = 0; i < waiting_.size(); ++i) {
             Waiting& w = waiting_[i];
             if (i < written) {
-                if (!w.attachment.empty()) ++attachments;
                 w.reply.ok();
                 continue;
             }
@@ -162,15 +173,6 @@ private:
         waiting_.clear();
         queued_ = 0;
         if (lines_.size() > 64) lines_.resize(64); // a burst's lines do not stay allocated
-        if (written) host().count("events_written", static_cast<int64_t>(written));
-        if (attachments) host().count("attachments_written", static_cast<int64_t>(attachments));
-        if (!error.empty()) {
-            host().count("write_errors");
-            set_health("error", error);
-            return;
-        }
-        set_health("ok", writing_to_);
-        schedule_sync();
     }
 
     // fsync = "batch": at most one sync per second, only after something was written.
