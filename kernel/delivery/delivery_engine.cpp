@@ -5,6 +5,7 @@
 #include <passerelle/abi.h>
 #include <passerelle/thread_name.hpp>
 
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -197,13 +198,16 @@ struct DeliveryEngine::Core : std::enable_shared_from_this<DeliveryEngine::Core>
         for (auto& r : results) {
             if (outstanding) --outstanding;
             if (r.generation != generation) continue;
-            for (size_t i = 0; i < sent && i < q.size(); ++i) {
-                if (q[i].seq == r.seq) {
-                    q[i].has_result = true;
-                    q[i].status = r.status;
-                    q[i].message = std::move(r.message);
-                    break;
-                }
+            // The queue is in seq order (removals keep it so): a binary search, not a
+            // scan of the window per result (a 256-job window made that the sink
+            // thread's main cost at full load).
+            auto sent_end = q.begin() + static_cast<std::ptrdiff_t>(std::min(sent, q.size()));
+            auto it = std::lower_bound(q.begin(), sent_end, r.seq,
+                                       [](const Entry& e, uint64_t seq) { return e.seq < seq; });
+            if (it != sent_end && it->seq == r.seq) {
+                it->has_result = true;
+                it->status = r.status;
+                it->message = std::move(r.message);
             }
         }
         results.clear();
