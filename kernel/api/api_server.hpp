@@ -26,7 +26,7 @@ public:
     using ActionDone = std::function<void(int32_t status, std::string result)>;
     virtual void invoke_action(const std::string& instance, const std::string& action, std::string params_json,
                                ActionDone done) = 0;
-    // Live events for SSE. The callback runs on the bus's dispatch thread: it must only copy and post.
+    // Live events for SSE. The callback runs on the publishing thread, under the bus lock: it must only copy and post.
     using EventSink = std::function<void(const Event& e, const std::string& json)>;
     virtual uint64_t subscribe(EventSink sink) = 0;
     virtual void unsubscribe(uint64_t id) = 0;

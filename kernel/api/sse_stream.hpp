@@ -1,6 +1,6 @@
 // One live event stream (GET /api/v1/events). Internal (Asio).
 //
-// Events arrive on the bus thread: the sink filters, formats and pushes the
+// Events arrive on the publishing thread (under the bus lock): the sink filters, formats and pushes the
 // frame into a bounded per-client queue, then posts a drain to the io thread;
 // it never blocks and never touches the socket. The io thread writes one batch
 // at a time. A client whose queue overflows (it reads slower than events come)
@@ -22,7 +22,7 @@
 
 namespace passerelle::kernel::api {
 
-// The only state shared between the bus thread and the io thread.
+// The only state shared between the publishing threads and the io thread.
 class SseQueue {
 public:
     SseQueue(size_t max_events, size_t max_bytes) : max_events_(max_events), max_bytes_(max_bytes) {}

@@ -24,7 +24,7 @@
 
 namespace passerelle::kernel {
 
-// What the dispatch thread routes with; replaced as a whole on reload.
+// What the bus routes with; replaced as a whole on reload.
 struct Topology {
     std::unique_ptr<Router> router;
     std::map<std::string, std::shared_ptr<SinkQueue>, std::less<>> sinks;
@@ -36,7 +36,7 @@ public:
 
     // `next_id` numbers events: unique and increasing across restarts.
     explicit Bus(std::function<uint64_t()> next_id);
-    ~Bus(); // stops the dispatch thread after draining what was published
+    ~Bus(); // stops the timer thread
 
     void publish(std::shared_ptr<Event> event); // thread-safe, never blocks on a sink
     void set_topology(std::shared_ptr<Topology> topology);

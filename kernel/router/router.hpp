@@ -1,5 +1,5 @@
 // Routing: which events go to which instance's action, with which params.
-// The router runs on the bus's dispatch thread only; it is not thread-safe.
+// The router runs under the bus's lock only (one publisher at a time); it is not thread-safe.
 #pragma once
 
 #include "config/config.hpp"
