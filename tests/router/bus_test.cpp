@@ -43,6 +43,13 @@ std::shared_ptr<Event> make_event(std::string source, std::string type, State st
     return std::make_shared<Event>(event(std::move(source), std::move(type), state));
 }
 
+// prefix + number (GCC 12 warns falsely, -Wrestrict, on "x" + std::to_string(n)).
+std::string numbered(char prefix, int n) {
+    std::string s(1, prefix);
+    s += std::to_string(n);
+    return s;
+}
+
 bool wait_for(const std::function<bool()>& pred, std::chrono::milliseconds limit = 5s) {
     auto deadline = std::chrono::steady_clock::now() + limit;
     while (std::chrono::steady_clock::now() < deadline) {
@@ -135,7 +142,7 @@ TEST_CASE("publishers on several threads: every event routed once, each thread's
     std::vector<std::thread> threads;
     for (int t = 0; t < kThreads; ++t)
         threads.emplace_back([&, t] {
-            for (int i = 0; i < kEach; ++i) f.bus.publish(make_event("t" + std::to_string(t), "n" + std::to_string(i)));
+            for (int i = 0; i < kEach; ++i) f.bus.publish(make_event(numbered('t', t), numbered('n', i)));
         });
     for (auto& th : threads) th.join();
     CHECK(f.bus.routed() == kThreads * kEach);
@@ -149,7 +156,7 @@ TEST_CASE("publishers on several threads: every event routed once, each thread's
         std::string source = label.substr(0, label.find('/'));
         std::string type = label.substr(label.find('/') + 1);
         type = type.substr(0, type.find('/'));
-        CHECK(type == "n" + std::to_string(next[source]++));
+        CHECK(type == numbered('n', next[source]++));
     }
 }
 
