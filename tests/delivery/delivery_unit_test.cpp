@@ -434,8 +434,8 @@ TEST_CASE("a flood of answers given inside deliver() keeps the order and loses n
 TEST_CASE("answers from the sink's thread while another thread pushes: all delivered once, in order", "[delivery][memory][burst]") {
     FakeSink sink("threads", 8);
     auto q = make_memory_sink_queue(sink);
-    for (uint64_t i = 1; i <= 4000; ++i) {
-        if (i % 100 == 0) DeliveryEngine::burst_begin();
+    for (uint64_t i = 1; i <= 4000; ++i) { // half of the jobs in bursts of 50, each one closed
+        if (i % 100 == 1) DeliveryEngine::burst_begin();
         q->push(make_job(i));
         if (i % 100 == 50) DeliveryEngine::burst_end();
     }
