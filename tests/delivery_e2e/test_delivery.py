@@ -282,21 +282,30 @@ def written_seqs(path):
         return [int(json.loads(line)["attrs"]["seq"]) for line in f if line.strip()]
 
 
+def start_with_blocked_log_dir(config):
+    """A daemon whose @DIR@/blocked is a file: every filelog write under it fails
+    (and is retried) until the file is removed."""
+    d = Daemon(config)
+    with open(d.path("blocked"), "w") as f:
+        f.write("not a directory")
+    return d.start()
+
+
 class MemoryQueueTest(unittest.TestCase):
     """`outbox = false`: the sink's deliveries skip the SQLite outbox (in memory,
     still in order and retried while the daemon runs)."""
+
+    def emit_pulses(self, d, n):
+        for seq in range(1, n + 1):
+            self.assertTrue(emit(d, type="motion", state="pulse", seq=seq))
 
     def test_outbox_false_keeps_nothing_on_disk_and_still_retries_in_order(self):
         # The log's directory is taken by a file: every write fails (retried) until it is removed.
         config = HEADER + filelog("local", "@DIR@/blocked/events.log", "outbox = false") + \
             filelog("durable", "@DIR@/blocked/durable.log") + route("local") + route("durable")
-        d = Daemon(config)
-        with open(d.path("blocked"), "w") as f:
-            f.write("not a directory")
-        d.start()
+        d = start_with_blocked_log_dir(config)
         try:
-            for seq in range(1, 6):
-                self.assertTrue(emit(d, type="motion", state="pulse", seq=seq))
+            self.emit_pulses(d, 5)
             state = d.path("state")
             self.assertTrue(wait_until(lambda: len(outbox_rows(state, "durable")) == 5, timeout=10), d.log())
             self.assertTrue(wait_until(lambda: sink(d, "local")["sink"]["depth"] == 5, timeout=10), d.log())
@@ -318,13 +327,9 @@ class MemoryQueueTest(unittest.TestCase):
 
     def test_rows_left_by_a_durable_run_are_named_when_outbox_becomes_false(self):
         config = HEADER + filelog("local", "@DIR@/blocked/events.log") + route("local")
-        d = Daemon(config)
-        with open(d.path("blocked"), "w") as f:
-            f.write("not a directory")
-        d.start()
+        d = start_with_blocked_log_dir(config)
         try:
-            for seq in range(1, 4):
-                self.assertTrue(emit(d, type="motion", state="pulse", seq=seq))
+            self.emit_pulses(d, 3)
             state = d.path("state")
             self.assertTrue(wait_until(lambda: len(outbox_rows(state, "local")) == 3, timeout=10), d.log())
         finally:
