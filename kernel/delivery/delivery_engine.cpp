@@ -85,6 +85,7 @@ struct DeliveryEngine::Core : std::enable_shared_from_this<DeliveryEngine::Core>
     bool closing = false;
     bool stop_thread = false;
     bool driving = false; // a thread is in drive()
+    bool news = false;    // drive() was called while another thread drove
     bool handoff = false; // a driver left work for the engine thread
     bool burst_queued = false; // listed by a thread's burst, to drive at its end
     bool backoff_pending = false; // go_back() set resume_at: the engine thread drives then
@@ -139,29 +140,39 @@ struct DeliveryEngine::Core : std::enable_shared_from_this<DeliveryEngine::Core>
     // so deliver() is always called in queue order. A result reported from
     // inside deliver() is picked up by the same loop.
     void drive(std::unique_lock<std::mutex>& lk) {
-        if (driving || stop_thread) return;
+        if (stop_thread) return;
+        if (driving) {
+            news = true; // the driver takes one more turn for it
+            return;
+        }
         driving = true;
         const auto resume_before = resume_at;
         for (int turn = 0;; ++turn) {
+            news = false;
             apply_results();
             std::vector<Send> sends;
             if (Clock::now() >= resume_at) sends = take_sends();
             release_side_effects(lk);
-            if (sends.empty() && results.empty()) break;
+            // The lock was released for the side effects: a job appended
+            // meanwhile is news too, not only a result.
+            if (sends.empty() && results.empty() && !news) break;
+            if (!sends.empty()) {
+                // Taken sends are delivered before any hand-over: they count as in
+                // flight, and one left behind would hold the window shut for good.
+                lk.unlock();
+                for (auto& s : sends)
+                    target.deliver(*s.job, [core = shared_from_this(), seq = s.seq, gen = s.generation](
+                                               int32_t status, std::string_view message) {
+                        core->on_result(seq, gen, status, message);
+                    });
+                lk.lock();
+            }
             if (turn == kMaxTurns) {
                 // Results keep coming (a fast sink at full load): hand over to the
                 // engine thread rather than keep a publisher or a sink thread here.
                 handoff = true;
                 break;
             }
-            if (sends.empty()) continue;
-            lk.unlock();
-            for (auto& s : sends)
-                target.deliver(*s.job, [core = shared_from_this(), seq = s.seq, gen = s.generation](
-                                           int32_t status, std::string_view message) {
-                    core->on_result(seq, gen, status, message);
-                });
-            lk.lock();
         }
         driving = false;
         // close() waits for the window to drain and for the driver to leave;

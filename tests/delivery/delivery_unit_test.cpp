@@ -444,3 +444,59 @@ TEST_CASE("answers from the sink's thread while another thread pushes: all deliv
     CHECK(strictly_increasing(sink.ok_ids()));
     q->close(1s);
 }
+
+TEST_CASE("a job appended while the driver deletes acknowledged rows is still sent", "[delivery][engine][race]") {
+    // The driver releases its lock to delete rows. An append made in that gap
+    // finds a driver at work and leaves the job to it: the driver must take
+    // one more turn for it, or the job waits for the next event (it did).
+    FakeSink sink("rows", 1);
+    DeliveryEngine* engine = nullptr;
+    std::atomic<int> removals{0};
+    auto remove_rows = [&](std::vector<int64_t>, int64_t) {
+        if (removals.fetch_add(1) != 0) return;
+        std::thread other([&] {
+            QueuedJob q2{std::make_shared<const Job>(make_job(2)), 2, now_ms_since_epoch(), 100};
+            engine->append({std::move(q2)});
+        });
+        other.join(); // the append is done, and found the driver busy
+    };
+    DeliveryEngine e(sink, QueueOptions{}, remove_rows);
+    engine = &e;
+    e.append({QueuedJob{std::make_shared<const Job>(make_job(1)), 1, now_ms_since_epoch(), 100}});
+    REQUIRE(sink.wait_ok(2));
+    CHECK(sink.ok_ids() == std::vector<uint64_t>{1, 2});
+    CHECK(removals.load() >= 1);
+    e.close(1s);
+}
+
+TEST_CASE("a driver that hands over after many turns delivers what it took first", "[delivery][memory][burst][race]") {
+    // A burst of 100 jobs to a sink that answers inside deliver(), one at a
+    // time: the driver makes a turn per job and hands over to the engine thread
+    // after 16. The job it had taken in its last turn counted as in flight; it
+    // was dropped, so the window stayed shut and 84 jobs waited forever.
+    struct Inline final : SinkTarget {
+        std::string name = "inline1";
+        std::mutex m;
+        std::vector<uint64_t> ids;
+        void deliver(const Job& job, Done done) override {
+            {
+                std::lock_guard lk(m);
+                ids.push_back(job.event->id);
+            }
+            done(PL_OK, "{}");
+        }
+        const std::string& sink_name() const override { return name; }
+        uint32_t max_inflight() const override { return 1; }
+    } sink;
+    auto q = make_memory_sink_queue(sink);
+    DeliveryEngine::burst_begin();
+    for (uint64_t i = 1; i <= 100; ++i) q->push(make_job(i));
+    DeliveryEngine::burst_end();
+    auto deadline = Clock::now() + 10s;
+    while (q->stats().delivered < 100 && Clock::now() < deadline) std::this_thread::sleep_for(2ms);
+    CHECK(q->stats().delivered == 100);
+    std::lock_guard lk(sink.m);
+    CHECK(sink.ids.size() == 100);
+    CHECK(strictly_increasing(sink.ids));
+    q->close(1s);
+}
