@@ -54,6 +54,8 @@ def main():
     ap.add_argument("--skip-parser", action="store_true")
     ap.add_argument("--no-outbox", action="store_true",
                     help="give the filelog sink outbox = false (memory queue instead of the SQLite outbox)")
+    ap.add_argument("--coalesce", default=None,
+                    help='[daemon] coalesce for the daemon (e.g. "0ms" to turn wake-up coalescing off; default: the daemon\'s)')
     args = ap.parse_args()
 
     daemon = os.path.join(args.build, "bin", "passerelle")
@@ -79,7 +81,8 @@ def main():
     port = int(open(port_file).read())
 
     api_port = 18000 + os.getpid() % 10000
-    lines = ["[daemon]", 'state_dir = "%s/state"' % tmp, "[daemon.api]", 'listen = "127.0.0.1:%d"' % api_port, ""]
+    lines = ["[daemon]", 'state_dir = "%s/state"' % tmp] + \
+        (['coalesce = "%s"' % args.coalesce] if args.coalesce else []) + ["[daemon.api]", 'listen = "127.0.0.1:%d"' % api_port, ""]
     for i in range(args.devices):
         lines += ["[instance.cam%d]" % i, 'module = "dahua"', 'url = "http://127.0.0.1:%d"' % port,
                   'user = "admin"', 'password = "x"', 'missed_rings = "false"', ""]

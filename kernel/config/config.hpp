@@ -41,6 +41,9 @@ struct DaemonConfig {
     std::string state_dir;                // default: "./state" beside the config file? see config.cpp
     std::vector<std::string> module_dirs; // empty = the default module dir
     std::string log_level = "info";
+    // [daemon] coalesce: how long a module's event loop that ran out of work
+    // waits, unwoken, before it sleeps (see pl_host_api.coalesce_us). 0 = off.
+    int64_t coalesce_ms = 1;
     ApiConfig api;
     bool api_enabled = true;
 };

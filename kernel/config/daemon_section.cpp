@@ -91,7 +91,7 @@ void read_daemon(Reader& r, const toml::table& root, DaemonConfig& out) {
         r.error(r.pos(*node), "daemon", "expected a table ([daemon]), " + got(*node));
         return;
     }
-    r.reject_unknown_keys(*d, "daemon", {"state_dir", "modules", "log_level", "api"});
+    r.reject_unknown_keys(*d, "daemon", {"state_dir", "modules", "log_level", "coalesce", "api"});
 
     if (const auto* n = d->get("state_dir")) {
         if (auto t = r.string_value(*n, "daemon.state_dir", false)) {
@@ -119,6 +119,12 @@ void read_daemon(Reader& r, const toml::table& root, DaemonConfig& out) {
             else r.error(r.pos(*n), "daemon.log_level",
                          "expected one of trace, debug, info, warn, error, got " + quote_text(t->shown) +
                              did_you_mean(t->value, log_levels()));
+        }
+    }
+    if (const auto* n = d->get("coalesce")) {
+        if (auto ms = r.duration_value(*n, "daemon.coalesce")) {
+            if (*ms > 20) r.error(r.pos(*n), "daemon.coalesce", "expected between 0ms (off) and 20ms");
+            else out.coalesce_ms = *ms;
         }
     }
     if (const auto* n = d->get("api")) read_api(r, *n, out);

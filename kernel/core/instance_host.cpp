@@ -55,6 +55,7 @@ InstanceHost::InstanceHost(std::shared_ptr<ModuleLibrary> library, InstanceConfi
     api_.invoke = &InstanceHost::api_invoke;
     api_.burst_begin = [](void*) { DeliveryEngine::burst_begin(); };
     api_.burst_end = [](void*) { DeliveryEngine::burst_end(); };
+    api_.coalesce_us = services_.coalesce_us;
     health_.since_ns = now_ns();
 }
 

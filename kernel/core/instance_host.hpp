@@ -27,6 +27,7 @@ struct HostServices {
     std::function<void(std::shared_ptr<Event>)> publish; // into the bus
     TimerService* timers = nullptr;
     std::string state_dir; // the daemon's; each instance gets <state_dir>/instances/<name>
+    int64_t coalesce_us = 0; // [daemon] coalesce, passed to the module's executor
     // Runs an action of any instance (the control API's path); for modules
     // that take commands from outside (MQTT, Jeedom listen).
     std::function<void(const std::string& instance, const std::string& action, std::string params_json,

@@ -103,6 +103,7 @@ bool Daemon::build_instances(const Config& cfg, const std::vector<std::string>& 
         services.publish = [this](std::shared_ptr<Event> e) { bus_->publish(std::move(e)); };
         services.timers = timers_.get();
         services.state_dir = cfg.daemon.state_dir;
+        services.coalesce_us = cfg.daemon.coalesce_ms * 1000;
         services.invoke_action = [this](const std::string& instance, const std::string& action,
                                         std::string params, std::function<void(int32_t, std::string)> done) {
             invoke_action(instance, action, std::move(params), std::move(done));

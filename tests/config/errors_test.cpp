@@ -279,6 +279,31 @@ TEST_CASE("daemon.api.action_timeout is a bounded duration", "[config][errors]")
     }
 }
 
+TEST_CASE("daemon.coalesce is a duration of 0 to 20 ms, 1 ms by default", "[config][errors]") {
+    {
+        Loaded l("[daemon]\nlog_level = \"info\"\n");
+        REQUIRE(l.result.config);
+        CHECK(l.result.config->daemon.coalesce_ms == 1);
+    }
+    {
+        Loaded l("[daemon]\ncoalesce = \"0ms\"\n");
+        REQUIRE(l.result.issues.empty());
+        REQUIRE(l.result.config);
+        CHECK(l.result.config->daemon.coalesce_ms == 0);
+    }
+    {
+        Loaded l("[daemon]\ncoalesce = \"5ms\"\n");
+        REQUIRE(l.result.config);
+        CHECK(l.result.config->daemon.coalesce_ms == 5);
+    }
+    {
+        Loaded l("[daemon]\ncoalesce = \"1s\"\n");
+        const auto& i = l.issue("daemon.coalesce");
+        CHECK(i.pos.line == 2);
+        CHECK_THAT(i.message, Contains("between 0ms (off) and 20ms"));
+    }
+}
+
 TEST_CASE("outbox is a boolean kernel key, durable by default", "[config][errors][outbox]") {
     Loaded l(std::string("[instance.cam]\n") + camera_basics + "outbox = \"no\"\n");
     require_at(l, "instance.cam.outbox", 5, 10);

@@ -23,7 +23,7 @@ extern "C" {
 #endif
 
 #define PL_ABI_MAJOR 1
-#define PL_ABI_MINOR 2
+#define PL_ABI_MINOR 3
 #define PL_ENTRY_SYMBOL "passerelle_module_v1"
 
 #if defined(_WIN32)
@@ -166,6 +166,12 @@ typedef struct pl_host_api {
      * follows it (opening the burst before the wait is fine). */
     void (*burst_begin)(void* host_ctx);
     void (*burst_end)(void* host_ctx);
+    /* Since ABI 1.3 (check struct_size): wake-up coalescing, in microseconds
+     * ([daemon] coalesce; 0 = off). An event loop that has run out of work
+     * waits this long once, unwoken, before it sleeps for real: under a steady
+     * trickle of events (a fleet of cameras) one wake-up then carries several
+     * events instead of one. It adds at most this much latency. */
+    int64_t coalesce_us;
 } pl_host_api;
 
 typedef struct pl_instance pl_instance; /* opaque, owned by the module */

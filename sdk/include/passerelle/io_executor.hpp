@@ -54,21 +54,43 @@ private:
         // A handler that throws must not take the whole daemon down with
         // std::terminate: the exception is dropped and the loop goes on. The
         // SDK glue already catches what module handlers throw.
-        //
-        // Each wake-up runs as one burst: the first ready handler (waiting for
-        // it if none), then those ready at once behind it, so the events they
-        // publish reach each sink with one wake-up.
         for (;;) {
             try {
-                for (;;) {
-                    {
-                        Burst burst(*this);
-                        if (io_.run_one() == 0) return; // stopped
-                        for (int n = 1; n < kMaxBurst && io_.poll_one() > 0; ++n) {
-                        }
-                    }
-                }
+                loop();
+                return;
             } catch (...) {
+            }
+        }
+    }
+
+    // Each wake-up runs as one burst: the first ready handler (waiting for it
+    // if none), then those ready at once behind it, so the events they publish
+    // reach each sink with one wake-up. A loop that ran out of work lingers
+    // for coalesce() before it waits in epoll again, so that under a steady
+    // trickle one wake-up carries what arrived meanwhile (Asio timers and
+    // posts are then late by that much at most).
+    void loop() {
+        bool lingered = false; // the last wait was a linger: poll, do not block
+        for (;;) {
+            int ran = 0;
+            {
+                Burst burst(*this);
+                if (!lingered) {
+                    if (io_.run_one() == 0) return; // stopped
+                    ran = 1;
+                }
+                while (ran < kMaxBurst && io_.poll_one() > 0) ++ran;
+            }
+            if (io_.stopped()) return;
+            if (ran == kMaxBurst) {
+                lingered = true; // more is ready: take it at once
+            } else if (lingered && ran == 0) {
+                lingered = false; // nothing came: sleep until something does
+            } else if (auto window = coalesce(); window.count() > 0) {
+                std::this_thread::sleep_for(window);
+                lingered = true;
+            } else {
+                lingered = false;
             }
         }
     }

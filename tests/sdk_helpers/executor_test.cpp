@@ -1,0 +1,138 @@
+// The SDK executors' wake-up coalescing (pl_host_api.coalesce_us): a loop that
+// ran out of work lingers, unwoken, and runs what arrived meanwhile as one
+// burst; stopping interrupts nothing that was queued; timers still fire.
+#include <passerelle/io_executor.hpp>
+#include <passerelle/module.hpp>
+
+#include <boost/asio/steady_timer.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <thread>
+
+namespace {
+
+// Bursts are counted through the host's burst calls, as the kernel sees them.
+std::atomic<int> g_bursts_begun{0};
+std::atomic<int> g_depth{0};
+
+pl_host_api host_with_coalescing(int64_t coalesce_us) {
+    pl_host_api api{};
+    api.struct_size = sizeof(api);
+    api.burst_begin = [](void*) {
+        if (g_depth.fetch_add(1) == 0) g_bursts_begun.fetch_add(1);
+    };
+    api.burst_end = [](void*) { g_depth.fetch_sub(1); };
+    api.coalesce_us = coalesce_us;
+    return api;
+}
+
+// Bounded wait for a flag set by the executor's thread (5 s, never forever).
+bool wait_for(const std::atomic<bool>& flag) {
+    for (int i = 0; i < 5000 && !flag.load(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    return flag.load();
+}
+
+// Posts A, waits until it ran, then posts B and C back to back: with a long
+// window the loop is still lingering after A, so B does not wake it and both
+// run in the burst that ends the linger.
+template <class ExecutorT>
+void check_stragglers_share_one_burst(ExecutorT& ex) {
+    std::atomic<bool> a_ran{false}, c_ran{false};
+    std::atomic<int> burst_of_a{-1}, burst_of_b{-2}, burst_of_c{-3};
+    ex.post([&] {
+        burst_of_a = g_bursts_begun.load();
+        a_ran = true;
+    });
+    REQUIRE(wait_for(a_ran));
+    ex.post([&] { burst_of_b = g_bursts_begun.load(); });
+    ex.post([&] {
+        burst_of_c = g_bursts_begun.load();
+        c_ran = true;
+    });
+    REQUIRE(wait_for(c_ran));
+    CHECK(burst_of_b.load() == burst_of_c.load());
+    CHECK(burst_of_b.load() > burst_of_a.load());
+}
+
+} // namespace
+
+TEST_CASE("a worker thread that ran out of work runs the stragglers of its linger as one burst", "[sdk][executor]") {
+    auto api = host_with_coalescing(300'000); // long enough that B and C are posted within it
+    passerelle::WorkerThread worker;
+    worker.attach_host(&api);
+    check_stragglers_share_one_burst(worker);
+}
+
+TEST_CASE("a worker thread stops during a long linger and runs what was queued first", "[sdk][executor]") {
+    auto api = host_with_coalescing(int64_t(3600) * 1'000'000); // an hour: only a stop can end it
+    std::atomic<int> ran{0};
+    std::atomic<bool> first_ran{false};
+    {
+        passerelle::WorkerThread worker;
+        worker.attach_host(&api);
+        worker.post([&] {
+            ++ran;
+            first_ran = true;
+        });
+        REQUIRE(wait_for(first_ran)); // now lingering for an hour
+        for (int i = 0; i < 10; ++i) worker.post([&] { ++ran; });
+    } // the destructor must end the linger (else ctest's timeout fails this test)
+    CHECK(ran.load() == 11);
+}
+
+TEST_CASE("without coalescing a worker thread still runs every post in order", "[sdk][executor]") {
+    auto api = host_with_coalescing(0);
+    std::vector<int> order;
+    std::atomic<bool> done{false};
+    {
+        passerelle::WorkerThread worker;
+        worker.attach_host(&api);
+        for (int i = 0; i < 1000; ++i) worker.post([&order, i] { order.push_back(i); });
+        worker.post([&] { done = true; });
+        REQUIRE(wait_for(done));
+    }
+    REQUIRE(order.size() == 1000);
+    for (int i = 0; i < 1000; ++i) CHECK(order[i] == i);
+}
+
+TEST_CASE("an io executor that ran out of work runs the stragglers of its linger as one burst", "[sdk][executor]") {
+    auto api = host_with_coalescing(300'000);
+    passerelle::IoExecutor ex;
+    ex.attach_host(&api);
+    check_stragglers_share_one_burst(ex);
+}
+
+TEST_CASE("an io executor's timers fire while it coalesces wake-ups", "[sdk][executor]") {
+    auto api = host_with_coalescing(20'000); // the largest [daemon] coalesce
+    std::atomic<int> fired{0};
+    std::atomic<bool> last{false};
+    {
+        passerelle::IoExecutor ex;
+        ex.attach_host(&api);
+        auto timer = std::make_shared<boost::asio::steady_timer>(ex.io());
+        // A chain of 20 short timers: each wait starts while the loop is just
+        // out of work, which is when it lingers.
+        std::function<void()> arm;
+        arm = [&, timer] {
+            timer->expires_after(std::chrono::milliseconds(2));
+            timer->async_wait([&](const boost::system::error_code& ec) {
+                if (ec) return;
+                if (++fired == 20) last = true;
+                else arm();
+            });
+        };
+        ex.post(arm);
+        REQUIRE(wait_for(last));
+        std::atomic<bool> released{false};
+        ex.post([&] {
+            arm = nullptr; // it holds the timer
+            released = true;
+        });
+        REQUIRE(wait_for(released));
+    }
+    CHECK(fired.load() == 20);
+}
