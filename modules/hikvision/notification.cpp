@@ -1,15 +1,19 @@
 #include "notification.hpp"
 
+#include "notification_detail.hpp"
+#include "xml_scan.hpp"
+
 #include <nlohmann/json.hpp>
-#include <pugixml.hpp>
 
 #include <array>
 #include <cstring>
+#include <list>
 
 namespace passerelle::hikvision {
+namespace detail {
 namespace {
-
 char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+} // namespace
 
 bool iequals(std::string_view a, std::string_view b) {
     if (a.size() != b.size()) return false;
@@ -26,16 +30,6 @@ std::string_view trim(std::string_view s) {
     return s;
 }
 
-// "ns:name" -> "name": devices prefix or not, with whatever namespace.
-std::string_view local_name(const char* qualified) {
-    std::string_view n(qualified);
-    auto colon = n.rfind(':');
-    return colon == std::string_view::npos ? n : n.substr(colon + 1);
-}
-
-std::string_view text_of(const pugi::xml_node& n) { return trim(n.child_value()); }
-
-// Positive decimal channel number, 0 when empty or not a number.
 int32_t parse_channel(std::string_view s) {
     s = trim(s);
     if (s.empty() || s.size() > 9) return 0;
@@ -74,6 +68,7 @@ void set_attr(Event& e, std::string key, std::string_view value) {
     if (!value.empty()) e.attrs.insert_or_assign(std::move(key), std::string(value));
 }
 
+namespace {
 struct TypeMapping {
     const char* code; // lowercase
     const char* type;
@@ -114,6 +109,7 @@ constexpr std::array<TypeMapping, 30> kTypes{{
 
 // One-shot kinds: no meaningful active/inactive pair, always a pulse.
 bool is_pulse_type(std::string_view type) { return type == "doorbell" || type == "door"; }
+} // namespace
 
 Activity parse_activity(std::string_view s) {
     s = trim(s);
@@ -142,6 +138,11 @@ void set_time(Event& e, std::string_view raw) {
     set_attr(e, "device_time", raw);
     if (auto t = parse_device_time(raw)) e.time_ns = *t;
 }
+
+} // namespace detail
+
+namespace {
+using namespace detail;
 
 // Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
 int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
@@ -267,118 +268,257 @@ std::string escape_stray_ampersands(std::string_view xml) {
     return out;
 }
 
-Decoded decode_xml(std::string_view body) {
-    Decoded out;
-    std::string text = has_stray_ampersand(body) ? escape_stray_ampersands(body) : std::string(body);
-    pugi::xml_document doc;
-    // In place: the document points into `text`, which outlives it here.
-    auto res = doc.load_buffer_inplace(text.data(), text.size(), pugi::parse_default, pugi::encoding_utf8);
-    if (!res) {
-        out.error = std::string("invalid XML: ") + res.description() + " at offset " + std::to_string(res.offset);
-        return out;
-    }
-    pugi::xml_node root = doc.document_element();
-    if (!root || local_name(root.name()) != "EventNotificationAlert") {
-        out.error = std::string("not an EventNotificationAlert: <") + (root ? root.name() : "") + ">";
-        return out;
-    }
+namespace {
 
-    Notification n;
-    Event& e = n.event;
-    std::string_view code, relation, channel_id, dyn_channel, io_port, trans_type;
-    int pictures = 0;
-    pugi::xml_node regions;
-    std::array<pugi::xml_node, 4> blocks{}; // elements with element children: maybe the event-specific one
-    size_t nblocks = 0;
-    for (pugi::xml_node c = root.first_child(); c; c = c.next_sibling()) {
-        if (c.type() != pugi::node_element) continue;
-        std::string_view name = local_name(c.name());
+// An open element while scanning an EventNotificationAlert.
+struct Frame {
+    std::string_view name;  // local name
+    std::string_view text;  // its first text or CDATA child, raw (what pugixml's child_value() gives)
+    bool has_text = false;
+    bool text_cdata = false;
+    bool first_child_element = false; // its first significant child is an element
+    bool any_child = false;
+    size_t content_begin = 0;         // byte offset after its start tag
+};
+
+// An element of the root that holds elements: maybe the event-specific block
+// (<AccessControllerEvent>...), whose leaves are flattened into attrs when its
+// name is the eventType (known only once the whole part is read).
+struct Block {
+    std::string_view name;
+    size_t begin = 0, end = 0; // its content
+};
+
+struct Region {
+    std::string_view region, target;
+};
+
+class AlertDecoder {
+public:
+    explicit AlertDecoder(std::string_view body) : body_(body) {}
+
+    Decoded run();
+
+private:
+    // The trimmed value of an element's text; decoded values (entities, CR)
+    // live in store_ (rare: most parts decode nothing and allocate nothing here).
+    std::string_view value(const Frame& f) {
+        if (!f.has_text) return {};
+        std::string_view v = xml::text_value(f.text, f.text_cdata, scratch_);
+        if (v.data() == scratch_.data()) {
+            store_.push_back(std::move(scratch_));
+            scratch_.clear();
+            v = store_.back();
+        }
+        return trim(v);
+    }
+    void on_open(size_t level, std::string_view qualified, size_t content_begin);
+    void on_close(size_t level, size_t content_end);
+    void flatten_block(const Block& b);
+
+    std::string_view body_;
+    std::array<Frame, xml::Scanner::kMaxDepth + 1> frames_{};
+    std::string scratch_;
+    std::list<std::string> store_;
+
+    Notification n_;
+    std::string_view code_, relation_, channel_id_, dyn_channel_, io_port_, trans_type_;
+    int pictures_ = 0;
+    std::array<Block, 4> blocks_{};
+    size_t nblocks_ = 0;
+    std::vector<Region> regions_; // entries of the last DetectionRegionList
+    Region entry_;
+    bool take_relation_ = false;  // in a DurationList child, no relationEvent taken yet
+};
+
+void AlertDecoder::on_open(size_t level, std::string_view qualified, size_t content_begin) {
+    Frame& parent = frames_[level - 1];
+    if (!parent.any_child) {
+        parent.any_child = true;
+        parent.first_child_element = true;
+    }
+    Frame& f = frames_[level];
+    f = Frame{};
+    f.name = xml::local_name(qualified);
+    f.content_begin = content_begin;
+    if (level == 2) {
+        if (f.name == "DetectionRegionList") regions_.clear(); // the last list is the one read
+    } else if (level == 3) {
+        if (frames_[2].name == "DetectionRegionList" && f.name == "DetectionRegionEntry") entry_ = {};
+        else if (frames_[2].name == "DurationList") take_relation_ = relation_.empty();
+    }
+}
+
+void AlertDecoder::on_close(size_t level, size_t content_end) {
+    const Frame& f = frames_[level];
+    Event& e = n_.event;
+    if (level == 2) {
+        // A child of EventNotificationAlert: the fields the mapping reads.
+        std::string_view name = f.name;
         switch (name.empty() ? 0 : name.front()) {
         case 'a':
-            if (name == "activePostCount") set_attr(e, "active_post_count", text_of(c));
+            if (name == "activePostCount") set_attr(e, "active_post_count", value(f));
             break;
         case 'c':
-            if (name == "channelID") channel_id = text_of(c);
-            else if (name == "channelName") set_attr(e, "channel_name", text_of(c));
+            if (name == "channelID") channel_id_ = value(f);
+            else if (name == "channelName") set_attr(e, "channel_name", value(f));
             break;
         case 'd':
-            if (name == "dateTime") set_time(e, text_of(c));
-            else if (name == "dynChannelID") dyn_channel = text_of(c);
-            else if (name == "detectionPicturesNumber") pictures = parse_small_int(text_of(c));
-            else if (name == "detectionPictureTransType") trans_type = text_of(c);
+            if (name == "dateTime") set_time(e, value(f));
+            else if (name == "dynChannelID") dyn_channel_ = value(f);
+            else if (name == "detectionPicturesNumber") pictures_ = parse_small_int(value(f));
+            else if (name == "detectionPictureTransType") trans_type_ = value(f);
             break;
         case 'e':
-            if (name == "eventType") code = text_of(c);
-            else if (name == "eventState") n.activity = parse_activity(text_of(c));
-            else if (name == "eventDescription") set_attr(e, "description", text_of(c));
+            if (name == "eventType") code_ = value(f);
+            else if (name == "eventState") n_.activity = parse_activity(value(f));
+            else if (name == "eventDescription") set_attr(e, "description", value(f));
             break;
         case 'i':
-            if (name == "inputIOPortID") io_port = text_of(c);
+            if (name == "inputIOPortID") io_port_ = value(f);
             break;
         case 'm':
-            if (name == "macAddress") set_attr(e, "mac", text_of(c));
+            if (name == "macAddress") set_attr(e, "mac", value(f));
             break;
         case 't':
-            if (name == "targetType") set_attr(e, "target", text_of(c));
+            if (name == "targetType") set_attr(e, "target", value(f));
             break;
-        case 'D':
-            if (name == "DetectionRegionList") regions = c;
-            else if (name == "DurationList") {
-                for (pugi::xml_node d = c.first_child(); d && relation.empty(); d = d.next_sibling())
-                    for (pugi::xml_node r = d.first_child(); r; r = r.next_sibling())
-                        if (local_name(r.name()) == "relationEvent") {
-                            relation = text_of(r);
-                            break;
-                        }
-            }
+        case 'D': // DetectionRegionList / DurationList: read at levels 3 and 4
             break;
         default:
-            if (nblocks < blocks.size() && c.first_child().type() == pugi::node_element) blocks[nblocks++] = c;
+            if (nblocks_ < blocks_.size() && f.first_child_element)
+                blocks_[nblocks_++] = Block{name, f.content_begin, content_end};
             break;
         }
+    } else if (level == 3) {
+        if (frames_[2].name == "DetectionRegionList" && f.name == "DetectionRegionEntry" &&
+            !(entry_.region.empty() && entry_.target.empty()))
+            regions_.push_back(entry_);
+    } else if (level == 4) {
+        if (frames_[2].name == "DetectionRegionList" && frames_[3].name == "DetectionRegionEntry") {
+            if (f.name == "regionID") entry_.region = value(f);
+            else if (f.name == "detectionTarget" || f.name == "targetType") entry_.target = value(f);
+        } else if (frames_[2].name == "DurationList" && take_relation_ && f.name == "relationEvent") {
+            relation_ = value(f);
+            take_relation_ = false;
+        }
     }
-    if (code.empty()) {
+}
+
+// Scans one token stream, calling on_text/on_open/on_close with levels (root = 1).
+template <class Open, class Close>
+xml::Token scan(xml::Scanner& sc, std::array<Frame, xml::Scanner::kMaxDepth + 1>& frames, Open&& open, Close&& close) {
+    for (;;) {
+        const size_t before = sc.position();
+        const xml::Token t = sc.next();
+        switch (t) {
+        case xml::Token::open:
+            open(sc.depth(), sc.name(), sc.position());
+            break;
+        case xml::Token::close:
+            close(sc.depth() + 1, before);
+            break;
+        case xml::Token::text:
+        case xml::Token::cdata: {
+            Frame& f = frames[sc.depth()];
+            f.any_child = true; // first_child_element stays false if text came first
+            if (!f.has_text) {
+                f.has_text = true;
+                f.text = sc.raw();
+                f.text_cdata = t == xml::Token::cdata;
+            }
+            break;
+        }
+        default:
+            return t;
+        }
+    }
+}
+
+void AlertDecoder::flatten_block(const Block& b) {
+    // The block's content is balanced (the whole part scanned cleanly): its
+    // children are this scanner's top-level elements.
+    xml::Scanner sc(body_.substr(b.begin, b.end - b.begin));
+    scan(
+        sc, frames_,
+        [&](size_t level, std::string_view qualified, size_t) {
+            Frame& parent = frames_[level - 1];
+            if (!parent.any_child) {
+                parent.any_child = true;
+                parent.first_child_element = true;
+            }
+            frames_[level] = Frame{};
+            frames_[level].name = xml::local_name(qualified);
+        },
+        [&](size_t level, size_t) {
+            const Frame& f = frames_[level];
+            if (level == 1 && !f.first_child_element)
+                set_attr(n_.event, camel_to_snake(f.name), value(f));
+        });
+}
+
+Decoded AlertDecoder::run() {
+    Decoded out;
+    xml::Scanner sc(body_);
+    bool root_checked = false, root_done = false; // the first element is the document's root
+    std::string root_error;
+    const xml::Token t = scan(
+        sc, frames_,
+        [&](size_t level, std::string_view qualified, size_t content_begin) {
+            if (!root_checked) {
+                root_checked = true;
+                if (xml::local_name(qualified) != "EventNotificationAlert")
+                    root_error = "not an EventNotificationAlert: <" + std::string(qualified) + ">";
+            }
+            if (level >= 2 && !root_done && root_error.empty()) on_open(level, qualified, content_begin);
+            else frames_[level] = Frame{}; // the root itself, or not a subtree we read
+        },
+        [&](size_t level, size_t content_end) {
+            if (level == 1) root_done = true;
+            else if (!root_done && root_error.empty()) on_close(level, content_end);
+        });
+    if (t == xml::Token::error) {
+        out.error = std::string("invalid XML: ") + sc.error() + " at offset " + std::to_string(sc.offset());
+        return out;
+    }
+    if (!root_error.empty()) {
+        out.error = std::move(root_error);
+        return out;
+    }
+    if (code_.empty()) {
         out.error = "EventNotificationAlert without eventType";
         return out;
     }
+    Event& e = n_.event;
     // Channel: channelID, else dynChannelID (NVRs), else the alarm input port.
-    int32_t ch = parse_channel(channel_id);
-    if (ch == 0) ch = parse_channel(dyn_channel);
-    if (ch == 0) ch = parse_channel(io_port);
+    int32_t ch = parse_channel(channel_id_);
+    if (ch == 0) ch = parse_channel(dyn_channel_);
+    if (ch == 0) ch = parse_channel(io_port_);
     e.channel = ch;
-    if (!io_port.empty()) set_attr(e, "input_port", io_port);
-    if (pictures > 0 && (trans_type.empty() || iequals(trans_type, "binary"))) n.pictures_expected = pictures;
-    // Event-specific block named like the eventType (e.g. <AccessControllerEvent>): flatten its leaves.
-    for (size_t b = 0; b < nblocks; ++b) {
-        if (!iequals(local_name(blocks[b].name()), code)) continue;
-        for (pugi::xml_node c = blocks[b].first_child(); c; c = c.next_sibling())
-            if (c.type() == pugi::node_element && c.first_child().type() != pugi::node_element)
-                set_attr(e, camel_to_snake(local_name(c.name())), text_of(c));
-    }
-    finish_notification(n, code, relation);
+    if (!io_port_.empty()) set_attr(e, "input_port", io_port_);
+    if (pictures_ > 0 && (trans_type_.empty() || iequals(trans_type_, "binary"))) n_.pictures_expected = pictures_;
+    for (size_t b = 0; b < nblocks_; ++b)
+        if (iequals(blocks_[b].name, code_)) flatten_block(blocks_[b]);
+    finish_notification(n_, code_, relation_);
 
     // One notification per detection region (region and target differ per entry).
-    bool any_region = false;
-    if (regions) {
-        for (pugi::xml_node entry = regions.first_child(); entry; entry = entry.next_sibling()) {
-            if (entry.type() != pugi::node_element || local_name(entry.name()) != "DetectionRegionEntry") continue;
-            std::string_view region, target;
-            for (pugi::xml_node c = entry.first_child(); c; c = c.next_sibling()) {
-                std::string_view name = local_name(c.name());
-                if (name == "regionID") region = text_of(c);
-                else if (name == "detectionTarget" || name == "targetType") target = text_of(c);
-            }
-            if (region.empty() && target.empty()) continue;
-            Notification copy = n;
-            set_attr(copy.event, "region", region);
-            set_attr(copy.event, "target", target);
-            out.notifications.push_back(std::move(copy));
-            any_region = true;
-        }
+    if (regions_.empty()) {
+        out.notifications.push_back(std::move(n_));
+        return out;
     }
-    if (!any_region) out.notifications.push_back(std::move(n));
+    out.notifications.reserve(regions_.size());
+    for (const Region& r : regions_) {
+        Notification copy = n_;
+        set_attr(copy.event, "region", r.region);
+        set_attr(copy.event, "target", r.target);
+        out.notifications.push_back(std::move(copy));
+    }
     return out;
 }
+
+} // namespace
+
+Decoded decode_xml(std::string_view body) { return AlertDecoder(body).run(); }
 
 namespace {
 
