@@ -5,8 +5,9 @@
 //   decode  framing + decode_part
 //   full    framing + decode_part + EventState (as alert_stream.cpp does)
 // Streams: "nvr" = the real NVR capture (5581 parts, mostly folded repeats),
-// "bench" = the daemon benchmark's parts (hikvision_loadgen: the NVR's VMD part,
-// active/inactive alternating per channel, so every part is one event).
+// "bench" = the daemon benchmark's parts as one of its streams sends them
+// (hikvision_loadgen: the NVR's VMD part, active/inactive alternating, so every
+// part is one event: a start, then a stop).
 //   valgrind --tool=callgrind --toggle-collect=hik_measure build/bench/hikvision_instr_bench full bench
 // then instructions per part = Ir / parts (printed). Also usable without valgrind.
 #include "event_state.hpp"
@@ -74,7 +75,8 @@ int main(int argc, char** argv) {
     const int iterations = argc > 3 ? std::atoi(argv[3]) : 1;
     std::vector<std::string> bodies;
     if (std::strcmp(argv[2], "bench") == 0) {
-        for (int i = 0; i < 5000; ++i) bodies.push_back(bench_body(1 + i % 100, (i / 100) % 2 == 0, 1700000000000000000LL + i));
+        // One device (one EventState): its channel alternates active / inactive, as each loadgen stream does.
+        for (int i = 0; i < 5000; ++i) bodies.push_back(bench_body(7, i % 2 == 0, 1700000000000000000LL + i));
     } else {
         bodies = hiktest::load_samples("hiksink_samples_nvr.txt");
     }

@@ -270,16 +270,18 @@ std::string escape_stray_ampersands(std::string_view xml) {
 
 namespace {
 
-// An open element while scanning an EventNotificationAlert.
+// An open element while scanning an EventNotificationAlert (only the levels the
+// mapping reads are tracked: the root is 1, its fields 2, region entries 3 and 4).
 struct Frame {
-    std::string_view name;  // local name
-    std::string_view text;  // its first text or CDATA child, raw (what pugixml's child_value() gives)
+    std::string_view name; // local name
+    std::string_view text; // its first text or CDATA child, raw (pugixml's child_value())
     bool has_text = false;
     bool text_cdata = false;
-    bool first_child_element = false; // its first significant child is an element
     bool any_child = false;
+    bool first_child_element = false; // its first significant child is an element
     size_t content_begin = 0;         // byte offset after its start tag
 };
+constexpr size_t kLevels = 5;
 
 // An element of the root that holds elements: maybe the event-specific block
 // (<AccessControllerEvent>...), whose leaves are flattened into attrs when its
@@ -293,6 +295,45 @@ struct Region {
     std::string_view region, target;
 };
 
+// Runs the scanner to its end, keeping frames_[level] current and calling
+// open(level, content_begin) / close(level, content_end) with levels from 1.
+template <class Open, class Close>
+xml::Token scan(xml::Scanner& sc, std::array<Frame, kLevels>& frames, Open&& open, Close&& close) {
+    for (;;) {
+        const size_t before = sc.position();
+        const xml::Token t = sc.next();
+        if (t == xml::Token::close) {
+            const size_t level = sc.depth() + 1;
+            if (level < kLevels) close(level, before);
+        } else if (t == xml::Token::open) {
+            const size_t level = sc.depth();
+            if (level >= kLevels) continue;
+            Frame& parent = frames[level - 1];
+            if (!parent.any_child) {
+                parent.any_child = true;
+                parent.first_child_element = true;
+            }
+            Frame& f = frames[level];
+            f.name = sc.local();
+            f.has_text = f.any_child = f.first_child_element = false;
+            f.content_begin = sc.position();
+            open(level);
+        } else if (t == xml::Token::text || t == xml::Token::cdata) {
+            const size_t level = sc.depth();
+            if (level >= kLevels) continue;
+            Frame& f = frames[level];
+            f.any_child = true; // text first: first_child_element stays false
+            if (!f.has_text) {
+                f.has_text = true;
+                f.text = sc.raw();
+                f.text_cdata = t == xml::Token::cdata;
+            }
+        } else {
+            return t;
+        }
+    }
+}
+
 class AlertDecoder {
 public:
     explicit AlertDecoder(std::string_view body) : body_(body) {}
@@ -300,25 +341,24 @@ public:
     Decoded run();
 
 private:
-    // The trimmed value of an element's text; decoded values (entities, CR)
-    // live in store_ (rare: most parts decode nothing and allocate nothing here).
+    // The trimmed value of an element's text. Values that need decoding
+    // (entities, CR) live in store_: most parts have none and allocate nothing here.
     std::string_view value(const Frame& f) {
         if (!f.has_text) return {};
-        std::string_view v = xml::text_value(f.text, f.text_cdata, scratch_);
-        if (v.data() == scratch_.data()) {
-            store_.push_back(std::move(scratch_));
-            scratch_.clear();
-            v = store_.back();
-        }
-        return trim(v);
+        if (plain_) return trim(f.text);
+        std::string scratch;
+        std::string_view v = xml::text_value(f.text, f.text_cdata, scratch);
+        if (v.data() != scratch.data()) return trim(v);
+        store_.push_back(std::move(scratch));
+        return trim(store_.back());
     }
-    void on_open(size_t level, std::string_view qualified, size_t content_begin);
+    void on_open(size_t level);
     void on_close(size_t level, size_t content_end);
     void flatten_block(const Block& b);
 
     std::string_view body_;
-    std::array<Frame, xml::Scanner::kMaxDepth + 1> frames_{};
-    std::string scratch_;
+    bool plain_ = false;
+    std::array<Frame, kLevels> frames_{};
     std::list<std::string> store_;
 
     Notification n_;
@@ -331,20 +371,12 @@ private:
     bool take_relation_ = false;  // in a DurationList child, no relationEvent taken yet
 };
 
-void AlertDecoder::on_open(size_t level, std::string_view qualified, size_t content_begin) {
-    Frame& parent = frames_[level - 1];
-    if (!parent.any_child) {
-        parent.any_child = true;
-        parent.first_child_element = true;
-    }
-    Frame& f = frames_[level];
-    f = Frame{};
-    f.name = xml::local_name(qualified);
-    f.content_begin = content_begin;
+void AlertDecoder::on_open(size_t level) {
+    const std::string_view name = frames_[level].name;
     if (level == 2) {
-        if (f.name == "DetectionRegionList") regions_.clear(); // the last list is the one read
+        if (name == "DetectionRegionList") regions_.clear(); // the last list is the one read
     } else if (level == 3) {
-        if (frames_[2].name == "DetectionRegionList" && f.name == "DetectionRegionEntry") entry_ = {};
+        if (frames_[2].name == "DetectionRegionList" && name == "DetectionRegionEntry") entry_ = {};
         else if (frames_[2].name == "DurationList") take_relation_ = relation_.empty();
     }
 }
@@ -405,84 +437,47 @@ void AlertDecoder::on_close(size_t level, size_t content_end) {
     }
 }
 
-// Scans one token stream, calling on_text/on_open/on_close with levels (root = 1).
-template <class Open, class Close>
-xml::Token scan(xml::Scanner& sc, std::array<Frame, xml::Scanner::kMaxDepth + 1>& frames, Open&& open, Close&& close) {
-    for (;;) {
-        const size_t before = sc.position();
-        const xml::Token t = sc.next();
-        switch (t) {
-        case xml::Token::open:
-            open(sc.depth(), sc.name(), sc.position());
-            break;
-        case xml::Token::close:
-            close(sc.depth() + 1, before);
-            break;
-        case xml::Token::text:
-        case xml::Token::cdata: {
-            Frame& f = frames[sc.depth()];
-            f.any_child = true; // first_child_element stays false if text came first
-            if (!f.has_text) {
-                f.has_text = true;
-                f.text = sc.raw();
-                f.text_cdata = t == xml::Token::cdata;
-            }
-            break;
-        }
-        default:
-            return t;
-        }
-    }
-}
-
 void AlertDecoder::flatten_block(const Block& b) {
     // The block's content is balanced (the whole part scanned cleanly): its
     // children are this scanner's top-level elements.
     xml::Scanner sc(body_.substr(b.begin, b.end - b.begin));
+    frames_[0] = Frame{};
     scan(
-        sc, frames_,
-        [&](size_t level, std::string_view qualified, size_t) {
-            Frame& parent = frames_[level - 1];
-            if (!parent.any_child) {
-                parent.any_child = true;
-                parent.first_child_element = true;
-            }
-            frames_[level] = Frame{};
-            frames_[level].name = xml::local_name(qualified);
-        },
+        sc, frames_, [](size_t) {},
         [&](size_t level, size_t) {
             const Frame& f = frames_[level];
-            if (level == 1 && !f.first_child_element)
-                set_attr(n_.event, camel_to_snake(f.name), value(f));
+            if (level == 1 && !f.first_child_element) set_attr(n_.event, camel_to_snake(f.name), value(f));
         });
 }
 
 Decoded AlertDecoder::run() {
     Decoded out;
     xml::Scanner sc(body_);
-    bool root_checked = false, root_done = false; // the first element is the document's root
-    std::string root_error;
+    plain_ = sc.plain();
+    // The first element is the document's root (pugixml's document_element()).
+    bool root_seen = false, root_done = false, is_alert = false;
+    std::string_view root_name;
     const xml::Token t = scan(
         sc, frames_,
-        [&](size_t level, std::string_view qualified, size_t content_begin) {
-            if (!root_checked) {
-                root_checked = true;
-                if (xml::local_name(qualified) != "EventNotificationAlert")
-                    root_error = "not an EventNotificationAlert: <" + std::string(qualified) + ">";
+        [&](size_t level) {
+            if (!root_seen) {
+                root_seen = true;
+                root_name = sc.name();
+                is_alert = sc.local() == "EventNotificationAlert";
+            } else if (level >= 2 && !root_done && is_alert) {
+                on_open(level);
             }
-            if (level >= 2 && !root_done && root_error.empty()) on_open(level, qualified, content_begin);
-            else frames_[level] = Frame{}; // the root itself, or not a subtree we read
         },
         [&](size_t level, size_t content_end) {
             if (level == 1) root_done = true;
-            else if (!root_done && root_error.empty()) on_close(level, content_end);
+            else if (!root_done && is_alert) on_close(level, content_end);
         });
     if (t == xml::Token::error) {
         out.error = std::string("invalid XML: ") + sc.error() + " at offset " + std::to_string(sc.offset());
         return out;
     }
-    if (!root_error.empty()) {
-        out.error = std::move(root_error);
+    if (!is_alert) {
+        out.error = "not an EventNotificationAlert: <" + std::string(root_name) + ">";
         return out;
     }
     if (code_.empty()) {

@@ -91,6 +91,7 @@ Scanner::Scanner(std::string_view document) : doc_(document) {
     // pugixml stops at the first NUL byte; so do we.
     if (const void* nul = std::memchr(doc_.data(), '\0', doc_.size()))
         doc_ = doc_.substr(0, static_cast<size_t>(static_cast<const char*>(nul) - doc_.data()));
+    plain_ = !std::memchr(doc_.data(), '&', doc_.size()) && !std::memchr(doc_.data(), '\r', doc_.size());
 }
 
 Token Scanner::fail(const char* message, size_t at) {
@@ -131,7 +132,7 @@ Token Scanner::next() {
     if (error_) return Token::error;
     if (pending_close_) {
         pending_close_ = false;
-        name_ = stack_[--depth_];
+        --depth_; // name_ and local_ are still the element's
         return Token::close;
     }
     const size_t n = doc_.size();
@@ -191,50 +192,64 @@ Token Scanner::next() {
 Token Scanner::start_tag() {
     const size_t at = pos_;
     const size_t n = doc_.size();
+    const char* d = doc_.data();
     size_t i = pos_ + 1;
-    while (i < n && kClass.name[static_cast<unsigned char>(doc_[i])]) ++i;
-    std::string_view name = doc_.substr(pos_ + 1, i - pos_ - 1);
+    size_t colon = 0; // last ':' of the name, 0 if none
+    while (i < n && kClass.name[static_cast<unsigned char>(d[i])]) {
+        if (d[i] == ':') colon = i;
+        ++i;
+    }
+    std::string_view name(d + pos_ + 1, i - pos_ - 1);
+    const size_t local = colon ? colon - pos_ : 0; // offset of the local name in `name`
     for (;;) {
         const size_t ws = i;
-        while (i < n && space(doc_[i])) ++i;
+        while (i < n && space(d[i])) ++i;
         if (i >= n) return fail("unterminated start tag", at);
-        const char c = doc_[i];
+        const char c = d[i];
         if (c == '>' || c == '/') {
-            if (c == '/' && (i + 1 >= n || doc_[i + 1] != '>')) return fail("malformed start tag", i);
+            if (c == '/' && (i + 1 >= n || d[i + 1] != '>')) return fail("malformed start tag", i);
             if (depth_ == kMaxDepth) return fail("elements nested too deep", at);
-            stack_[depth_++] = name;
+            name_ = name;
+            local_ = name.substr(local);
+            stack_[depth_++] = Open{name_, local_};
             seen_root_ = true;
             pending_close_ = c == '/';
             pos_ = i + (c == '/' ? 2 : 1);
-            name_ = name;
             return Token::open;
         }
         // An attribute: whitespace before it, name, '=', quoted value.
         if (i == ws || !kClass.start[static_cast<unsigned char>(c)]) return fail("malformed start tag", i);
-        while (i < n && kClass.name[static_cast<unsigned char>(doc_[i])]) ++i;
-        while (i < n && space(doc_[i])) ++i;
-        if (i >= n || doc_[i] != '=') return fail("malformed attribute", i);
+        while (i < n && kClass.name[static_cast<unsigned char>(d[i])]) ++i;
+        while (i < n && space(d[i])) ++i;
+        if (i >= n || d[i] != '=') return fail("malformed attribute", i);
         ++i;
-        while (i < n && space(doc_[i])) ++i;
-        if (i >= n || (doc_[i] != '"' && doc_[i] != '\'')) return fail("malformed attribute", i);
-        const size_t q = doc_.find(doc_[i], i + 1);
-        if (q == std::string_view::npos) return fail("unterminated attribute value", i);
-        i = q + 1;
+        while (i < n && space(d[i])) ++i;
+        if (i >= n || (d[i] != '"' && d[i] != '\'')) return fail("malformed attribute", i);
+        const void* q = std::memchr(d + i + 1, d[i], n - i - 1);
+        if (!q) return fail("unterminated attribute value", i);
+        i = static_cast<size_t>(static_cast<const char*>(q) - d) + 1;
     }
 }
 
 Token Scanner::end_tag() {
     const size_t at = pos_;
     const size_t n = doc_.size();
+    const char* d = doc_.data();
+    // The only valid name here is the open element's: compare it whole (a
+    // longer name fails on the character after it).
+    if (depth_ == 0) return fail("end tag without an open element", at);
+    const std::string_view open = stack_[depth_ - 1].name;
     size_t i = pos_ + 2;
-    while (i < n && kClass.name[static_cast<unsigned char>(doc_[i])]) ++i;
-    std::string_view name = doc_.substr(pos_ + 2, i - pos_ - 2);
-    while (i < n && space(doc_[i])) ++i;
-    if (i >= n || doc_[i] != '>') return fail("malformed end tag", at);
-    if (depth_ == 0 || stack_[depth_ - 1] != name) return fail("end tag does not match the open element", at);
+    if (n - i < open.size() || std::memcmp(d + i, open.data(), open.size()) != 0 ||
+        (i + open.size() < n && kClass.name[static_cast<unsigned char>(d[i + open.size()])]))
+        return fail("end tag does not match the open element", at);
+    i += open.size();
+    while (i < n && space(d[i])) ++i;
+    if (i >= n || d[i] != '>') return fail("malformed end tag", at);
     --depth_;
     pos_ = i + 1;
-    name_ = name;
+    name_ = open;
+    local_ = stack_[depth_].local;
     return Token::close;
 }
 

@@ -47,6 +47,10 @@ public:
     Token next();
 
     std::string_view name() const { return name_; }
+    // name() without its namespace prefix ("hik:eventType" -> "eventType").
+    std::string_view local() const { return local_; }
+    // The document holds no '&' and no CR: every raw text is its own value.
+    bool plain() const { return plain_; }
     std::string_view raw() const { return raw_; }
     // Elements open after the last token (the root's children are at depth 1 once
     // the root is open; a close token has already popped its element).
@@ -69,8 +73,12 @@ private:
     size_t depth_ = 0;
     bool pending_close_ = false; // "<x/>": the close token comes next
     bool seen_root_ = false;
-    std::array<std::string_view, kMaxDepth> stack_{};
-    std::string_view name_, raw_;
+    struct Open {
+        std::string_view name, local;
+    };
+    std::array<Open, kMaxDepth> stack_{};
+    bool plain_ = false;
+    std::string_view name_, local_, raw_;
     const char* error_ = nullptr;
     size_t offset_ = 0;
 };
