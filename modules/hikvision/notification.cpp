@@ -336,7 +336,7 @@ xml::Token scan(xml::Scanner& sc, std::array<Frame, kLevels>& frames, Open&& ope
 
 class AlertDecoder {
 public:
-    explicit AlertDecoder(std::string_view body) : body_(body) {}
+    AlertDecoder(std::string_view body, DecodeScope scope) : body_(body), scope_(scope) {}
 
     Decoded run();
 
@@ -357,12 +357,22 @@ private:
     void flatten_block(const Block& b);
 
     std::string_view body_;
+    DecodeScope scope_;
     bool plain_ = false;
     std::array<Frame, kLevels> frames_{};
     std::list<std::string> store_;
 
     Notification n_;
     std::string_view code_, relation_, channel_id_, dyn_channel_, io_port_, trans_type_;
+    // Attrs from the root's fields, set once the whole part is read (a stop's
+    // attrs come from its start: an inactive part for EventState needs none).
+    // Empty values never replace earlier ones, as set_attr never set them.
+    struct {
+        std::string_view mac, channel_name, device_time, active_post_count, description, target;
+    } later_;
+    static void keep(std::string_view& slot, std::string_view v) {
+        if (!v.empty()) slot = v;
+    }
     int pictures_ = 0;
     std::array<Block, 4> blocks_{};
     size_t nblocks_ = 0;
@@ -389,14 +399,19 @@ void AlertDecoder::on_close(size_t level, size_t content_end) {
         std::string_view name = f.name;
         switch (name.empty() ? 0 : name.front()) {
         case 'a':
-            if (name == "activePostCount") set_attr(e, "active_post_count", value(f));
+            if (name == "activePostCount") keep(later_.active_post_count, value(f));
             break;
         case 'c':
             if (name == "channelID") channel_id_ = value(f);
-            else if (name == "channelName") set_attr(e, "channel_name", value(f));
+            else if (name == "channelName") keep(later_.channel_name, value(f));
             break;
         case 'd':
-            if (name == "dateTime") set_time(e, value(f));
+            if (name == "dateTime") {
+                const std::string_view v = value(f);
+                keep(later_.device_time, v);
+                if (!v.empty())
+                    if (auto t = parse_device_time(v)) e.time_ns = *t;
+            }
             else if (name == "dynChannelID") dyn_channel_ = value(f);
             else if (name == "detectionPicturesNumber") pictures_ = parse_small_int(value(f));
             else if (name == "detectionPictureTransType") trans_type_ = value(f);
@@ -404,16 +419,16 @@ void AlertDecoder::on_close(size_t level, size_t content_end) {
         case 'e':
             if (name == "eventType") code_ = value(f);
             else if (name == "eventState") n_.activity = parse_activity(value(f));
-            else if (name == "eventDescription") set_attr(e, "description", value(f));
+            else if (name == "eventDescription") keep(later_.description, value(f));
             break;
         case 'i':
             if (name == "inputIOPortID") io_port_ = value(f);
             break;
         case 'm':
-            if (name == "macAddress") set_attr(e, "mac", value(f));
+            if (name == "macAddress") keep(later_.mac, value(f));
             break;
         case 't':
-            if (name == "targetType") set_attr(e, "target", value(f));
+            if (name == "targetType") keep(later_.target, value(f));
             break;
         case 'D': // DetectionRegionList / DurationList: read at levels 3 and 4
             break;
@@ -490,11 +505,26 @@ Decoded AlertDecoder::run() {
     if (ch == 0) ch = parse_channel(dyn_channel_);
     if (ch == 0) ch = parse_channel(io_port_);
     e.channel = ch;
-    if (!io_port_.empty()) set_attr(e, "input_port", io_port_);
+    // For EventState, an inactive part only ends what its start began: it
+    // needs channel, code, time, region and target (the videoloss heartbeat,
+    // every ~10 s per device, is one).
+    const bool lean = scope_ == DecodeScope::for_event_state && n_.activity == Activity::inactive;
+    if (!lean) {
+        set_attr(e, "mac", later_.mac);
+        set_attr(e, "channel_name", later_.channel_name);
+        set_attr(e, "device_time", later_.device_time);
+        set_attr(e, "active_post_count", later_.active_post_count);
+        set_attr(e, "description", later_.description);
+        if (!io_port_.empty()) set_attr(e, "input_port", io_port_);
+    }
+    set_attr(e, "target", later_.target);
     if (pictures_ > 0 && (trans_type_.empty() || iequals(trans_type_, "binary"))) n_.pictures_expected = pictures_;
     for (size_t b = 0; b < nblocks_; ++b)
         if (iequals(blocks_[b].name, code_)) flatten_block(blocks_[b]);
     finish_notification(n_, code_, relation_);
+    // A pulse kind (door, doorbell) or a "heartbeat" code is no longer inactive:
+    // it is published as is, so decode it whole.
+    if (lean && n_.activity != Activity::inactive) return AlertDecoder(body_, DecodeScope::everything).run();
 
     // One notification per detection region (region and target differ per entry).
     if (regions_.empty()) {
@@ -513,7 +543,7 @@ Decoded AlertDecoder::run() {
 
 } // namespace
 
-Decoded decode_xml(std::string_view body) { return AlertDecoder(body).run(); }
+Decoded decode_xml(std::string_view body, DecodeScope scope) { return AlertDecoder(body, scope).run(); }
 
 namespace {
 
@@ -574,13 +604,13 @@ Decoded decode_json(std::string_view body) {
     return out;
 }
 
-Decoded decode_part(const Part& part) {
+Decoded decode_part(const Part& part, DecodeScope scope) {
     if (part.is_binary()) return {};
     if (part.is_json()) return decode_json(part.body);
-    if (part.is_xml()) return decode_xml(part.body);
+    if (part.is_xml()) return decode_xml(part.body, scope);
     // Unknown text type: sniff.
     std::string_view b = trim(part.body);
-    if (!b.empty() && b.front() == '<') return decode_xml(part.body);
+    if (!b.empty() && b.front() == '<') return decode_xml(part.body, scope);
     if (!b.empty() && b.front() == '{') return decode_json(part.body);
     Decoded d;
     d.error = "unsupported part type '" + part.media_type + "'";

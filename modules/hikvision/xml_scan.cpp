@@ -189,18 +189,25 @@ Token Scanner::next() {
     return Token::end;
 }
 
+size_t Scanner::name_end(size_t i) const {
+    // Four bytes a step: names are most of the bytes of an alert's markup.
+    const unsigned char* d = reinterpret_cast<const unsigned char*>(doc_.data());
+    const size_t n = doc_.size();
+    while (i + 4 <= n && kClass.name[d[i]] && kClass.name[d[i + 1]] && kClass.name[d[i + 2]] && kClass.name[d[i + 3]])
+        i += 4;
+    while (i < n && kClass.name[d[i]]) ++i;
+    return i;
+}
+
 Token Scanner::start_tag() {
     const size_t at = pos_;
     const size_t n = doc_.size();
     const char* d = doc_.data();
-    size_t i = pos_ + 1;
-    size_t colon = 0; // last ':' of the name, 0 if none
-    while (i < n && kClass.name[static_cast<unsigned char>(d[i])]) {
-        if (d[i] == ':') colon = i;
-        ++i;
-    }
+    size_t i = name_end(pos_ + 1);
     std::string_view name(d + pos_ + 1, i - pos_ - 1);
-    const size_t local = colon ? colon - pos_ : 0; // offset of the local name in `name`
+    // Offset of the local name in `name` (past a "prefix:").
+    size_t local = 0;
+    if (std::memchr(name.data(), ':', name.size())) local = name.rfind(':') + 1;
     for (;;) {
         const size_t ws = i;
         while (i < n && space(d[i])) ++i;
@@ -219,7 +226,7 @@ Token Scanner::start_tag() {
         }
         // An attribute: whitespace before it, name, '=', quoted value.
         if (i == ws || !kClass.start[static_cast<unsigned char>(c)]) return fail("malformed start tag", i);
-        while (i < n && kClass.name[static_cast<unsigned char>(d[i])]) ++i;
+        i = name_end(i);
         while (i < n && space(d[i])) ++i;
         if (i >= n || d[i] != '=') return fail("malformed attribute", i);
         ++i;

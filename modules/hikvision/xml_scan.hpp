@@ -64,6 +64,7 @@ private:
     Token fail(const char* message, size_t at);
     Token markup(); // at '<'
     Token start_tag();
+    size_t name_end(size_t from) const; // first byte at or after `from` that is not a name character
     Token end_tag();
     bool skip_to(std::string_view terminator); // past it; false at the end of input
     bool skip_doctype();

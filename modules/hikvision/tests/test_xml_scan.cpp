@@ -2,6 +2,7 @@
 // hostile and unusual input, and equivalence with the pugixml DOM decoder it
 // replaced on every part of every fixture, their truncations and mutations.
 #include "decoded_text.hpp"
+#include "event_state.hpp"
 #include "notification.hpp"
 #include "reference_dom_decoder.hpp"
 #include "test_support.hpp"
@@ -258,4 +259,48 @@ TEST_CASE("decode_xml equals the pugixml DOM decoder on every part of every fixt
     }
     CHECK(truncated > 1000);
     CHECK(mutated > 1000);
+}
+
+TEST_CASE("DecodeScope::for_event_state: EventState emits the same events as with everything decoded",
+          "[hikvision][xml]") {
+    size_t lean_parts = 0;
+    for (const char* capture : {"hiksink_samples_nvr.txt", "hiksink_samples_cam.txt", "hiksink_samples_ptz.txt"}) {
+        INFO(capture);
+        auto bodies = hiktest::load_samples(capture);
+        // Plus a doorbell that says "inactive" (a pulse kind: published whole) and an
+        // inactive with a region, to stop the region's start only.
+        bodies.push_back("<EventNotificationAlert><channelID>1</channelID><eventType>doorbell</eventType>"
+                         "<eventState>inactive</eventState><macAddress>aa</macAddress></EventNotificationAlert>");
+        EventStateOptions o;
+        o.inactive_timeout_ns = 3'000'000'000;
+        EventState full(o), lean(o);
+        std::vector<passerelle::Event> a, b;
+        int64_t now = 1'700'000'000'000'000'000;
+        for (const auto& body : bodies) {
+            now += 700'000'000;
+            auto da = decode_xml(body);
+            auto db = decode_xml(body, DecodeScope::for_event_state);
+            REQUIRE(da.error.empty() == db.error.empty());
+            REQUIRE(da.notifications.size() == db.notifications.size());
+            for (size_t i = 0; i < da.notifications.size(); ++i) {
+                lean_parts += da.notifications[i].event.attrs.size() != db.notifications[i].event.attrs.size();
+                full.on_notification(std::move(da.notifications[i]), now, a);
+                lean.on_notification(std::move(db.notifications[i]), now, b);
+            }
+            full.poll(now, a);
+            lean.poll(now, b);
+        }
+        full.flush(now, a);
+        lean.flush(now, b);
+        REQUIRE(a.size() == b.size());
+        for (size_t i = 0; i < a.size(); ++i) {
+            CHECK(a[i].type == b[i].type);
+            CHECK(a[i].code == b[i].code);
+            CHECK(a[i].channel == b[i].channel);
+            CHECK(a[i].state == b[i].state);
+            CHECK(a[i].time_ns == b[i].time_ns);
+            CHECK(a[i].attrs == b[i].attrs);
+        }
+    }
+    CHECK(lean_parts > 0); // the camera captures hold inactive parts (videoloss heartbeats at least)
 }
