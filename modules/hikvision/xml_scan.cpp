@@ -1,5 +1,6 @@
 #include "xml_scan.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 namespace passerelle::hikvision::xml {
@@ -138,8 +139,15 @@ Token Scanner::next() {
     const size_t n = doc_.size();
     while (pos_ < n) {
         if (doc_[pos_] != '<') {
-            const void* lt = std::memchr(doc_.data() + pos_, '<', n - pos_);
-            const size_t end = lt ? static_cast<size_t>(static_cast<const char*>(lt) - doc_.data()) : n;
+            // Most runs are a short value or the "\n" between elements: look
+            // at a few bytes before paying for a memchr call.
+            size_t end = pos_ + 1;
+            const size_t near = std::min(n, pos_ + 16);
+            while (end < near && doc_[end] != '<') ++end;
+            if (end == near && end < n) {
+                const void* lt = std::memchr(doc_.data() + end, '<', n - end);
+                end = lt ? static_cast<size_t>(static_cast<const char*>(lt) - doc_.data()) : n;
+            }
             std::string_view run = doc_.substr(pos_, end - pos_);
             pos_ = end;
             if (depth_ > 0 && !all_space(run)) {
@@ -205,6 +213,7 @@ Token Scanner::start_tag() {
     const char* d = doc_.data();
     size_t i = name_end(pos_ + 1);
     std::string_view name(d + pos_ + 1, i - pos_ - 1);
+    if (name.size() > UINT32_MAX) return fail("name too long", at);
     // Offset of the local name in `name` (past a "prefix:").
     size_t local = 0;
     if (std::memchr(name.data(), ':', name.size())) local = name.rfind(':') + 1;
@@ -218,7 +227,7 @@ Token Scanner::start_tag() {
             if (depth_ == kMaxDepth) return fail("elements nested too deep", at);
             name_ = name;
             local_ = name.substr(local);
-            stack_[depth_++] = Open{name_, local_};
+            stack_[depth_++] = Open{name.data(), static_cast<uint32_t>(name.size()), static_cast<uint32_t>(local)};
             seen_root_ = true;
             pending_close_ = c == '/';
             pos_ = i + (c == '/' ? 2 : 1);
@@ -245,7 +254,7 @@ Token Scanner::end_tag() {
     // The only valid name here is the open element's: compare it whole (a
     // longer name fails on the character after it).
     if (depth_ == 0) return fail("end tag without an open element", at);
-    const std::string_view open = stack_[depth_ - 1].name;
+    const std::string_view open(stack_[depth_ - 1].name, stack_[depth_ - 1].size);
     size_t i = pos_ + 2;
     if (n - i < open.size() || std::memcmp(d + i, open.data(), open.size()) != 0 ||
         (i + open.size() < n && kClass.name[static_cast<unsigned char>(d[i + open.size()])]))
@@ -256,7 +265,7 @@ Token Scanner::end_tag() {
     --depth_;
     pos_ = i + 1;
     name_ = open;
-    local_ = stack_[depth_].local;
+    local_ = open.substr(stack_[depth_].local);
     return Token::close;
 }
 

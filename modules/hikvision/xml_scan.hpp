@@ -74,10 +74,14 @@ private:
     size_t depth_ = 0;
     bool pending_close_ = false; // "<x/>": the close token comes next
     bool seen_root_ = false;
+    // Open elements: plain data, left uninitialized (zeroing 64 entries per
+    // part cost more than scanning a small alert).
     struct Open {
-        std::string_view name, local;
+        const char* name;
+        uint32_t size;  // of the name
+        uint32_t local; // offset of the local name in it
     };
-    std::array<Open, kMaxDepth> stack_{};
+    Open stack_[kMaxDepth];
     bool plain_ = false;
     std::string_view name_, local_, raw_;
     const char* error_ = nullptr;
