@@ -1,7 +1,7 @@
 // libFuzzer target, differential: decode_xml (the allocation-free scanner) must
 // give exactly what the pugixml DOM decoder it replaced gives, on any bytes --
-// except where the DOM path was wrong on purpose-free grounds (stray '&' inside
-// CDATA, which its escape pass mangled) or nesting beyond the scanner's cap.
+// except the two documented differences: a stray '&' inside CDATA (the DOM
+// path's escape pass turned it into "&amp;") and nesting beyond the scanner's cap.
 // Build: -DPASSERELLE_FUZZ=ON with clang; run: fuzz_hikvision_xml_scan -max_total_time=60 corpus/
 #include "decoded_text.hpp"
 #include "notification.hpp"
