@@ -244,7 +244,7 @@ struct Device::Impl {
         AlertStreamCallbacks cb;
         cb.on_events = [this](std::vector<Event>& evs) { on_events(evs); };
         cb.on_health = [this](std::string_view st, std::string_view detail) { set_health(st, detail); };
-        cb.on_count = [this](std::string_view name) { host().count(name); };
+        cb.on_count = [this](std::string_view name, int64_t delta) { host().count(name, delta); };
         cb.on_log = [this](bool warning, std::string_view m) {
             if (warning) host().warn(m);
             else host().info(m);

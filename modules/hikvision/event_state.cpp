@@ -27,8 +27,9 @@ void EventState::emit(Event ev, int pictures, int64_t now_ns, std::vector<Event>
     }
 }
 
-Event EventState::make_stop(const Active& a, int64_t time_ns, int64_t now_ns, bool synthesized) const {
-    Event stop = a.start;
+Event EventState::make_stop(Active&& a, int64_t time_ns, int64_t now_ns, bool synthesized) const {
+    // The entry is erased right after: its start becomes the stop, no copy.
+    Event stop = std::move(a.start);
     stop.state = State::stop;
     stop.time_ns = time_ns;
     stop.received_ns = now_ns;
@@ -56,7 +57,7 @@ void EventState::on_notification(Notification&& n, int64_t now_ns, std::vector<E
             bool match = ch == ev.channel && code == ev.code && (region.empty() || r == region) &&
                          (target.empty() || t == target);
             if (match) {
-                out.push_back(make_stop(it->second, ev.time_ns, now_ns, false));
+                out.push_back(make_stop(std::move(it->second), ev.time_ns, now_ns, false));
                 it = active_.erase(it);
                 any = true;
             } else {
@@ -123,7 +124,7 @@ void EventState::poll(int64_t now_ns, std::vector<Event>& out) {
     for (auto it = active_.begin(); it != active_.end();) {
         if (it->second.last_seen_ns + opt_.inactive_timeout_ns <= now_ns) {
             release_held(out);
-            out.push_back(make_stop(it->second, it->second.last_device_ns, now_ns, true));
+            out.push_back(make_stop(std::move(it->second), it->second.last_device_ns, now_ns, true));
             it = active_.erase(it);
         } else {
             ++it;
@@ -134,7 +135,7 @@ void EventState::poll(int64_t now_ns, std::vector<Event>& out) {
 void EventState::flush(int64_t now_ns, std::vector<Event>& out, std::string_view reason) {
     release_held(out);
     for (auto& [k, a] : active_) {
-        Event stop = make_stop(a, a.last_device_ns, now_ns, true);
+        Event stop = make_stop(std::move(a), a.last_device_ns, now_ns, true);
         stop.attrs.insert_or_assign("reason", std::string(reason));
         out.push_back(std::move(stop));
     }

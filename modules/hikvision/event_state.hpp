@@ -85,7 +85,7 @@ private:
 
     void emit(Event ev, int pictures, int64_t now_ns, std::vector<Event>& out);
     void release_held(std::vector<Event>& out);
-    Event make_stop(const Active& a, int64_t time_ns, int64_t now_ns, bool synthesized) const;
+    Event make_stop(Active&& a, int64_t time_ns, int64_t now_ns, bool synthesized) const;
 
     EventStateOptions opt_;
     std::map<Key, Active> active_;

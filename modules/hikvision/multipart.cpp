@@ -38,10 +38,9 @@ bool is_boundary_token(std::string_view s) {
     return true;
 }
 
-std::string lowercase(std::string_view s) {
-    std::string out(s);
+void assign_lowercase(std::string& out, std::string_view s) {
+    out.assign(s);
     for (auto& c : out) c = lower(c);
-    return out;
 }
 
 // Strict decimal; false on anything else or overflow past 2^63.
@@ -144,6 +143,7 @@ void MultipartParser::reset() {
     pos_ = 0;
     st_ = St::preamble;
     cur_ = Part{};
+    nheaders_ = 0;
     discard_line_ = false;
 }
 
@@ -153,7 +153,11 @@ void MultipartParser::error(std::string_view msg) {
 }
 
 void MultipartParser::begin_part() {
-    cur_ = Part{};
+    // cur_ keeps its buffers from the previous part (the handler got it by
+    // rvalue and may have moved from it: then they are empty, still valid).
+    cur_.media_type.clear();
+    cur_.body.clear();
+    nheaders_ = 0;
     have_length_ = false;
     length_ = 0;
     scan_from_ = 0;
@@ -186,11 +190,18 @@ void MultipartParser::header_line(std::string_view line) {
     std::string_view value = trim(line.substr(colon + 1));
     if (iequals(name, "Content-Type")) {
         auto semi = value.find(';');
-        cur_.media_type = lowercase(trim(value.substr(0, semi)));
+        assign_lowercase(cur_.media_type, trim(value.substr(0, semi)));
     } else if (iequals(name, "Content-Length")) {
         have_length_ = parse_length(value, length_);
     }
-    cur_.headers.emplace_back(std::string(name), std::string(value));
+    // Reuse the previous part's header strings (no allocation once warm).
+    if (nheaders_ < cur_.headers.size()) {
+        cur_.headers[nheaders_].first.assign(name);
+        cur_.headers[nheaders_].second.assign(value);
+    } else {
+        cur_.headers.emplace_back(std::string(name), std::string(value));
+    }
+    ++nheaders_;
 }
 
 void MultipartParser::start_body() {
@@ -224,10 +235,9 @@ void MultipartParser::emit() {
             cur_.media_type = "application/json";
     }
     ++parts_;
-    Part out = std::move(cur_);
-    cur_ = Part{};
+    cur_.headers.resize(nheaders_);
     st_ = St::after_body;
-    if (on_part_) on_part_(std::move(out));
+    if (on_part_) on_part_(std::move(cur_));
 }
 
 // Returns 1 if buf at `at` holds "--<boundary>" followed by a line end / "--" /
@@ -271,19 +281,25 @@ size_t MultipartParser::find_delimiter(size_t from, size_t& keep) const {
             return npos;
         }
     }
-    size_t i = from;
+    // A delimiter is "\n--<boundary>": look for the '-' after a '\n' (text
+    // bodies hold few '-' and many '\n'), the '\n' at `from` or after it.
+    size_t i = from + 1;
     while (i < n) {
-        const void* p = std::memchr(base + i, '\n', n - i);
+        const void* p = std::memchr(base + i, '-', n - i);
         if (!p) break;
-        size_t lf = static_cast<size_t>(static_cast<const char*>(p) - base);
-        int r = match_boundary_at(base, n, lf + 1);
-        if (r == 1) return lf;
-        if (r == -1) {
-            keep = n - lf;
-            return npos;
+        const size_t dash = static_cast<size_t>(static_cast<const char*>(p) - base);
+        if (base[dash - 1] == '\n') {
+            int r = match_boundary_at(base, n, dash);
+            if (r == 1) return dash - 1;
+            if (r == -1) {
+                keep = n - (dash - 1);
+                return npos;
+            }
         }
-        i = lf + 1;
+        i = dash + 1;
     }
+    // A '\n' as the last byte may still start one.
+    if (n > from && base[n - 1] == '\n') keep = 1;
     return npos;
 }
 
@@ -294,6 +310,7 @@ void MultipartParser::end_at_delimiter(size_t d) {
         error("empty part");
         pos_ += d;
         cur_ = Part{};
+        nheaders_ = 0;
         st_ = St::after_body;
         return;
     }
@@ -360,20 +377,20 @@ bool MultipartParser::step() {
         }
         if (line.find_first_not_of(" \t") == std::string_view::npos) {
             pos_ = next;
-            if (cur_.headers.empty()) return true; // blank line right after the boundary: tolerate
+            if (nheaders_ == 0) return true; // blank line right after the boundary: tolerate
             start_body();
             return true;
         }
         if (boundary_kind(line) == 1) {
             pos_ = next;
-            if (!cur_.headers.empty()) error("part ended inside its headers");
+            if (nheaders_ != 0) error("part ended inside its headers");
             begin_part(); // duplicate boundary line
             return true;
         }
         std::string_view t = trim(line);
         auto colon = t.find(':');
         if (colon == std::string_view::npos || colon == 0 || t.front() == '<' || t.front() == '{') {
-            if (cur_.headers.empty()) {
+            if (nheaders_ == 0) {
                 start_body(); // a part with no headers at all: this line is its body
                 return true;
             }
@@ -381,7 +398,7 @@ bool MultipartParser::step() {
             st_ = St::preamble;
             return true;
         }
-        if (cur_.headers.size() >= lim_.max_headers) {
+        if (nheaders_ >= lim_.max_headers) {
             error("too many part headers");
             st_ = St::preamble;
             return true;
@@ -490,7 +507,7 @@ void MultipartParser::finish() {
         }
     } else if (st_ == St::body_length || st_ == St::skip) {
         error("stream ended inside a part");
-    } else if (st_ == St::headers && !cur_.headers.empty()) {
+    } else if (st_ == St::headers && nheaders_ != 0) {
         error("stream ended inside part headers");
     }
     reset();

@@ -106,6 +106,7 @@ private:
     size_t pos_ = 0;       // first unconsumed byte of buf_
     St st_ = St::preamble;
     Part cur_;
+    size_t nheaders_ = 0; // headers of cur_ in use (the vector keeps old ones to reuse)
     bool have_length_ = false;
     size_t length_ = 0;      // Content-Length of the current part
     size_t skip_left_ = 0;   // bytes still to drop in St::skip

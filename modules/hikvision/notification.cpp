@@ -1,15 +1,19 @@
 #include "notification.hpp"
 
+#include "notification_detail.hpp"
+#include "xml_scan.hpp"
+
 #include <nlohmann/json.hpp>
-#include <pugixml.hpp>
 
 #include <array>
 #include <cstring>
+#include <list>
 
 namespace passerelle::hikvision {
+namespace detail {
 namespace {
-
 char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+} // namespace
 
 bool iequals(std::string_view a, std::string_view b) {
     if (a.size() != b.size()) return false;
@@ -26,16 +30,6 @@ std::string_view trim(std::string_view s) {
     return s;
 }
 
-// "ns:name" -> "name": devices prefix or not, with whatever namespace.
-std::string_view local_name(const char* qualified) {
-    std::string_view n(qualified);
-    auto colon = n.rfind(':');
-    return colon == std::string_view::npos ? n : n.substr(colon + 1);
-}
-
-std::string_view text_of(const pugi::xml_node& n) { return trim(n.child_value()); }
-
-// Positive decimal channel number, 0 when empty or not a number.
 int32_t parse_channel(std::string_view s) {
     s = trim(s);
     if (s.empty() || s.size() > 9) return 0;
@@ -74,6 +68,7 @@ void set_attr(Event& e, std::string key, std::string_view value) {
     if (!value.empty()) e.attrs.insert_or_assign(std::move(key), std::string(value));
 }
 
+namespace {
 struct TypeMapping {
     const char* code; // lowercase
     const char* type;
@@ -114,6 +109,7 @@ constexpr std::array<TypeMapping, 30> kTypes{{
 
 // One-shot kinds: no meaningful active/inactive pair, always a pulse.
 bool is_pulse_type(std::string_view type) { return type == "doorbell" || type == "door"; }
+} // namespace
 
 Activity parse_activity(std::string_view s) {
     s = trim(s);
@@ -142,6 +138,11 @@ void set_time(Event& e, std::string_view raw) {
     set_attr(e, "device_time", raw);
     if (auto t = parse_device_time(raw)) e.time_ns = *t;
 }
+
+} // namespace detail
+
+namespace {
+using namespace detail;
 
 // Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
 int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
@@ -267,118 +268,282 @@ std::string escape_stray_ampersands(std::string_view xml) {
     return out;
 }
 
-Decoded decode_xml(std::string_view body) {
-    Decoded out;
-    std::string text = has_stray_ampersand(body) ? escape_stray_ampersands(body) : std::string(body);
-    pugi::xml_document doc;
-    // In place: the document points into `text`, which outlives it here.
-    auto res = doc.load_buffer_inplace(text.data(), text.size(), pugi::parse_default, pugi::encoding_utf8);
-    if (!res) {
-        out.error = std::string("invalid XML: ") + res.description() + " at offset " + std::to_string(res.offset);
-        return out;
-    }
-    pugi::xml_node root = doc.document_element();
-    if (!root || local_name(root.name()) != "EventNotificationAlert") {
-        out.error = std::string("not an EventNotificationAlert: <") + (root ? root.name() : "") + ">";
-        return out;
-    }
+namespace {
 
-    Notification n;
-    Event& e = n.event;
-    std::string_view code, relation, channel_id, dyn_channel, io_port, trans_type;
-    int pictures = 0;
-    pugi::xml_node regions;
-    std::array<pugi::xml_node, 4> blocks{}; // elements with element children: maybe the event-specific one
-    size_t nblocks = 0;
-    for (pugi::xml_node c = root.first_child(); c; c = c.next_sibling()) {
-        if (c.type() != pugi::node_element) continue;
-        std::string_view name = local_name(c.name());
-        switch (name.empty() ? 0 : name.front()) {
-        case 'a':
-            if (name == "activePostCount") set_attr(e, "active_post_count", text_of(c));
-            break;
-        case 'c':
-            if (name == "channelID") channel_id = text_of(c);
-            else if (name == "channelName") set_attr(e, "channel_name", text_of(c));
-            break;
-        case 'd':
-            if (name == "dateTime") set_time(e, text_of(c));
-            else if (name == "dynChannelID") dyn_channel = text_of(c);
-            else if (name == "detectionPicturesNumber") pictures = parse_small_int(text_of(c));
-            else if (name == "detectionPictureTransType") trans_type = text_of(c);
-            break;
-        case 'e':
-            if (name == "eventType") code = text_of(c);
-            else if (name == "eventState") n.activity = parse_activity(text_of(c));
-            else if (name == "eventDescription") set_attr(e, "description", text_of(c));
-            break;
-        case 'i':
-            if (name == "inputIOPortID") io_port = text_of(c);
-            break;
-        case 'm':
-            if (name == "macAddress") set_attr(e, "mac", text_of(c));
-            break;
-        case 't':
-            if (name == "targetType") set_attr(e, "target", text_of(c));
-            break;
-        case 'D':
-            if (name == "DetectionRegionList") regions = c;
-            else if (name == "DurationList") {
-                for (pugi::xml_node d = c.first_child(); d && relation.empty(); d = d.next_sibling())
-                    for (pugi::xml_node r = d.first_child(); r; r = r.next_sibling())
-                        if (local_name(r.name()) == "relationEvent") {
-                            relation = text_of(r);
-                            break;
-                        }
+// An open element while scanning an EventNotificationAlert (only the levels the
+// mapping reads are tracked: the root is 1, its fields 2, region entries 3 and 4).
+struct Frame {
+    std::string_view name; // local name
+    std::string_view text; // its first text or CDATA child, raw (pugixml's child_value())
+    bool has_text = false;
+    bool text_cdata = false;
+    bool any_child = false;
+    bool first_child_element = false; // its first significant child is an element
+    size_t content_begin = 0;         // byte offset after its start tag
+};
+constexpr size_t kLevels = 5;
+
+// An element of the root that holds elements: maybe the event-specific block
+// (<AccessControllerEvent>...), whose leaves are flattened into attrs when its
+// name is the eventType (known only once the whole part is read).
+struct Block {
+    std::string_view name;
+    size_t begin = 0, end = 0; // its content
+};
+
+struct Region {
+    std::string_view region, target;
+};
+
+// Runs the scanner to its end, keeping frames_[level] current and calling
+// open(level, content_begin) / close(level, content_end) with levels from 1.
+template <class Open, class Close>
+xml::Token scan(xml::Scanner& sc, std::array<Frame, kLevels>& frames, Open&& open, Close&& close) {
+    for (;;) {
+        const size_t before = sc.position();
+        const xml::Token t = sc.next();
+        if (t == xml::Token::close) {
+            const size_t level = sc.depth() + 1;
+            if (level < kLevels) close(level, before);
+        } else if (t == xml::Token::open) {
+            const size_t level = sc.depth();
+            if (level >= kLevels) continue;
+            Frame& parent = frames[level - 1];
+            if (!parent.any_child) {
+                parent.any_child = true;
+                parent.first_child_element = true;
             }
-            break;
-        default:
-            if (nblocks < blocks.size() && c.first_child().type() == pugi::node_element) blocks[nblocks++] = c;
-            break;
+            Frame& f = frames[level];
+            f.name = sc.local();
+            f.has_text = f.any_child = f.first_child_element = false;
+            f.content_begin = sc.position();
+            open(level);
+        } else if (t == xml::Token::text || t == xml::Token::cdata) {
+            const size_t level = sc.depth();
+            if (level >= kLevels) continue;
+            Frame& f = frames[level];
+            f.any_child = true; // text first: first_child_element stays false
+            if (!f.has_text) {
+                f.has_text = true;
+                f.text = sc.raw();
+                f.text_cdata = t == xml::Token::cdata;
+            }
+        } else {
+            return t;
         }
     }
-    if (code.empty()) {
+}
+
+class AlertDecoder {
+public:
+    AlertDecoder(std::string_view body, DecodeScope scope) : body_(body), scope_(scope) {}
+
+    Decoded run();
+
+private:
+    // The trimmed value of an element's text. Values that need decoding
+    // (entities, CR) live in store_: most parts have none and allocate nothing here.
+    std::string_view value(const Frame& f) {
+        if (!f.has_text) return {};
+        if (plain_) return trim(f.text);
+        std::string scratch;
+        std::string_view v = xml::text_value(f.text, f.text_cdata, scratch);
+        if (v.data() != scratch.data()) return trim(v);
+        store_.push_back(std::move(scratch));
+        return trim(store_.back());
+    }
+    void on_open(size_t level);
+    void on_close(size_t level, size_t content_end);
+    void flatten_block(const Block& b);
+
+    std::string_view body_;
+    DecodeScope scope_;
+    bool plain_ = false;
+    std::array<Frame, kLevels> frames_{};
+    std::list<std::string> store_;
+
+    Notification n_;
+    std::string_view code_, relation_, channel_id_, dyn_channel_, io_port_, trans_type_;
+    // Attrs from the root's fields, set once the whole part is read (a stop's
+    // attrs come from its start: an inactive part for EventState needs none).
+    // Empty values never replace earlier ones, as set_attr never set them.
+    struct {
+        std::string_view mac, channel_name, device_time, active_post_count, description, target;
+    } later_;
+    static void keep(std::string_view& slot, std::string_view v) {
+        if (!v.empty()) slot = v;
+    }
+    int pictures_ = 0;
+    std::array<Block, 4> blocks_{};
+    size_t nblocks_ = 0;
+    std::vector<Region> regions_; // entries of the last DetectionRegionList
+    Region entry_;
+    bool take_relation_ = false;  // in a DurationList child, no relationEvent taken yet
+};
+
+void AlertDecoder::on_open(size_t level) {
+    const std::string_view name = frames_[level].name;
+    if (level == 2) {
+        if (name == "DetectionRegionList") regions_.clear(); // the last list is the one read
+    } else if (level == 3) {
+        if (frames_[2].name == "DetectionRegionList" && name == "DetectionRegionEntry") entry_ = {};
+        else if (frames_[2].name == "DurationList") take_relation_ = relation_.empty();
+    }
+}
+
+void AlertDecoder::on_close(size_t level, size_t content_end) {
+    const Frame& f = frames_[level];
+    Event& e = n_.event;
+    if (level == 2) {
+        // A child of EventNotificationAlert: the fields the mapping reads.
+        std::string_view name = f.name;
+        switch (name.empty() ? 0 : name.front()) {
+        case 'a':
+            if (name == "activePostCount") keep(later_.active_post_count, value(f));
+            break;
+        case 'c':
+            if (name == "channelID") channel_id_ = value(f);
+            else if (name == "channelName") keep(later_.channel_name, value(f));
+            break;
+        case 'd':
+            if (name == "dateTime") {
+                const std::string_view v = value(f);
+                keep(later_.device_time, v);
+                if (!v.empty())
+                    if (auto t = parse_device_time(v)) e.time_ns = *t;
+            }
+            else if (name == "dynChannelID") dyn_channel_ = value(f);
+            else if (name == "detectionPicturesNumber") pictures_ = parse_small_int(value(f));
+            else if (name == "detectionPictureTransType") trans_type_ = value(f);
+            break;
+        case 'e':
+            if (name == "eventType") code_ = value(f);
+            else if (name == "eventState") n_.activity = parse_activity(value(f));
+            else if (name == "eventDescription") keep(later_.description, value(f));
+            break;
+        case 'i':
+            if (name == "inputIOPortID") io_port_ = value(f);
+            break;
+        case 'm':
+            if (name == "macAddress") keep(later_.mac, value(f));
+            break;
+        case 't':
+            if (name == "targetType") keep(later_.target, value(f));
+            break;
+        case 'D': // DetectionRegionList / DurationList: read at levels 3 and 4
+            break;
+        default:
+            if (nblocks_ < blocks_.size() && f.first_child_element)
+                blocks_[nblocks_++] = Block{name, f.content_begin, content_end};
+            break;
+        }
+    } else if (level == 3) {
+        if (frames_[2].name == "DetectionRegionList" && f.name == "DetectionRegionEntry" &&
+            !(entry_.region.empty() && entry_.target.empty()))
+            regions_.push_back(entry_);
+    } else if (level == 4) {
+        if (frames_[2].name == "DetectionRegionList" && frames_[3].name == "DetectionRegionEntry") {
+            if (f.name == "regionID") entry_.region = value(f);
+            else if (f.name == "detectionTarget" || f.name == "targetType") entry_.target = value(f);
+        } else if (frames_[2].name == "DurationList" && take_relation_ && f.name == "relationEvent") {
+            relation_ = value(f);
+            take_relation_ = false;
+        }
+    }
+}
+
+void AlertDecoder::flatten_block(const Block& b) {
+    // The block's content is balanced (the whole part scanned cleanly): its
+    // children are this scanner's top-level elements.
+    xml::Scanner sc(body_.substr(b.begin, b.end - b.begin));
+    frames_[0] = Frame{};
+    scan(
+        sc, frames_, [](size_t) {},
+        [&](size_t level, size_t) {
+            const Frame& f = frames_[level];
+            if (level == 1 && !f.first_child_element) set_attr(n_.event, camel_to_snake(f.name), value(f));
+        });
+}
+
+Decoded AlertDecoder::run() {
+    Decoded out;
+    xml::Scanner sc(body_);
+    plain_ = sc.plain();
+    // The first element is the document's root (pugixml's document_element()).
+    bool root_seen = false, root_done = false, is_alert = false;
+    std::string_view root_name;
+    const xml::Token t = scan(
+        sc, frames_,
+        [&](size_t level) {
+            if (!root_seen) {
+                root_seen = true;
+                root_name = sc.name();
+                is_alert = sc.local() == "EventNotificationAlert";
+            } else if (level >= 2 && !root_done && is_alert) {
+                on_open(level);
+            }
+        },
+        [&](size_t level, size_t content_end) {
+            if (level == 1) root_done = true;
+            else if (!root_done && is_alert) on_close(level, content_end);
+        });
+    if (t == xml::Token::error) {
+        out.error = std::string("invalid XML: ") + sc.error() + " at offset " + std::to_string(sc.offset());
+        return out;
+    }
+    if (!is_alert) {
+        out.error = "not an EventNotificationAlert: <" + std::string(root_name) + ">";
+        return out;
+    }
+    if (code_.empty()) {
         out.error = "EventNotificationAlert without eventType";
         return out;
     }
+    Event& e = n_.event;
     // Channel: channelID, else dynChannelID (NVRs), else the alarm input port.
-    int32_t ch = parse_channel(channel_id);
-    if (ch == 0) ch = parse_channel(dyn_channel);
-    if (ch == 0) ch = parse_channel(io_port);
+    int32_t ch = parse_channel(channel_id_);
+    if (ch == 0) ch = parse_channel(dyn_channel_);
+    if (ch == 0) ch = parse_channel(io_port_);
     e.channel = ch;
-    if (!io_port.empty()) set_attr(e, "input_port", io_port);
-    if (pictures > 0 && (trans_type.empty() || iequals(trans_type, "binary"))) n.pictures_expected = pictures;
-    // Event-specific block named like the eventType (e.g. <AccessControllerEvent>): flatten its leaves.
-    for (size_t b = 0; b < nblocks; ++b) {
-        if (!iequals(local_name(blocks[b].name()), code)) continue;
-        for (pugi::xml_node c = blocks[b].first_child(); c; c = c.next_sibling())
-            if (c.type() == pugi::node_element && c.first_child().type() != pugi::node_element)
-                set_attr(e, camel_to_snake(local_name(c.name())), text_of(c));
+    // For EventState, an inactive part only ends what its start began: it
+    // needs channel, code, time, region and target (the videoloss heartbeat,
+    // every ~10 s per device, is one).
+    const bool lean = scope_ == DecodeScope::for_event_state && n_.activity == Activity::inactive;
+    if (!lean) {
+        set_attr(e, "mac", later_.mac);
+        set_attr(e, "channel_name", later_.channel_name);
+        set_attr(e, "device_time", later_.device_time);
+        set_attr(e, "active_post_count", later_.active_post_count);
+        set_attr(e, "description", later_.description);
+        if (!io_port_.empty()) set_attr(e, "input_port", io_port_);
     }
-    finish_notification(n, code, relation);
+    set_attr(e, "target", later_.target);
+    if (pictures_ > 0 && (trans_type_.empty() || iequals(trans_type_, "binary"))) n_.pictures_expected = pictures_;
+    for (size_t b = 0; b < nblocks_; ++b)
+        if (iequals(blocks_[b].name, code_)) flatten_block(blocks_[b]);
+    finish_notification(n_, code_, relation_);
+    // A pulse kind (door, doorbell) or a "heartbeat" code is no longer inactive:
+    // it is published as is, so decode it whole.
+    if (lean && n_.activity != Activity::inactive) return AlertDecoder(body_, DecodeScope::everything).run();
 
     // One notification per detection region (region and target differ per entry).
-    bool any_region = false;
-    if (regions) {
-        for (pugi::xml_node entry = regions.first_child(); entry; entry = entry.next_sibling()) {
-            if (entry.type() != pugi::node_element || local_name(entry.name()) != "DetectionRegionEntry") continue;
-            std::string_view region, target;
-            for (pugi::xml_node c = entry.first_child(); c; c = c.next_sibling()) {
-                std::string_view name = local_name(c.name());
-                if (name == "regionID") region = text_of(c);
-                else if (name == "detectionTarget" || name == "targetType") target = text_of(c);
-            }
-            if (region.empty() && target.empty()) continue;
-            Notification copy = n;
-            set_attr(copy.event, "region", region);
-            set_attr(copy.event, "target", target);
-            out.notifications.push_back(std::move(copy));
-            any_region = true;
-        }
+    if (regions_.empty()) {
+        out.notifications.push_back(std::move(n_));
+        return out;
     }
-    if (!any_region) out.notifications.push_back(std::move(n));
+    out.notifications.reserve(regions_.size());
+    for (const Region& r : regions_) {
+        Notification copy = n_;
+        set_attr(copy.event, "region", r.region);
+        set_attr(copy.event, "target", r.target);
+        out.notifications.push_back(std::move(copy));
+    }
     return out;
 }
+
+} // namespace
+
+Decoded decode_xml(std::string_view body, DecodeScope scope) { return AlertDecoder(body, scope).run(); }
 
 namespace {
 
@@ -439,13 +604,13 @@ Decoded decode_json(std::string_view body) {
     return out;
 }
 
-Decoded decode_part(const Part& part) {
+Decoded decode_part(const Part& part, DecodeScope scope) {
     if (part.is_binary()) return {};
     if (part.is_json()) return decode_json(part.body);
-    if (part.is_xml()) return decode_xml(part.body);
+    if (part.is_xml()) return decode_xml(part.body, scope);
     // Unknown text type: sniff.
     std::string_view b = trim(part.body);
-    if (!b.empty() && b.front() == '<') return decode_xml(part.body);
+    if (!b.empty() && b.front() == '<') return decode_xml(part.body, scope);
     if (!b.empty() && b.front() == '{') return decode_json(part.body);
     Decoded d;
     d.error = "unsupported part type '" + part.media_type + "'";

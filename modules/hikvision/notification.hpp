@@ -41,9 +41,16 @@ struct Decoded {
     std::string error; // non-empty: the part was skipped (invalid XML/JSON, unknown root...)
 };
 
+// What a decoder must fill in. for_event_state: the caller only hands the
+// notifications to EventState (alert_stream.cpp), which reads nothing of an
+// inactive notification but channel, code, time, region and target (a stop is
+// made from its start): the other attrs of inactive parts are not built. The
+// events EventState emits are the same either way.
+enum class DecodeScope { everything, for_event_state };
+
 // Dispatches on the part's media type: XML, JSON; binary parts yield nothing.
-Decoded decode_part(const Part& part);
-Decoded decode_xml(std::string_view body);
+Decoded decode_part(const Part& part, DecodeScope scope = DecodeScope::everything);
+Decoded decode_xml(std::string_view body, DecodeScope scope = DecodeScope::everything);
 Decoded decode_json(std::string_view body);
 
 // Vendor eventType -> normalized passerelle type ("VMD" -> "motion", unknown -> "other").

@@ -1,0 +1,301 @@
+#include "xml_scan.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+namespace passerelle::hikvision::xml {
+namespace {
+
+// pugixml's character classes: names start with a letter, '_', ':' or any
+// byte >= 0x80 (UTF-8), and go on with digits, '-' and '.' too.
+constexpr bool name_start(unsigned char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':' || c >= 0x80;
+}
+constexpr bool name_char(unsigned char c) { return name_start(c) || (c >= '0' && c <= '9') || c == '-' || c == '.'; }
+constexpr bool space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
+struct CharClass {
+    bool start[256]{};
+    bool name[256]{};
+    constexpr CharClass() {
+        for (int c = 0; c < 256; ++c) {
+            start[c] = name_start(static_cast<unsigned char>(c));
+            name[c] = name_char(static_cast<unsigned char>(c));
+        }
+    }
+};
+constexpr CharClass kClass;
+
+bool all_space(std::string_view s) {
+    for (char c : s)
+        if (!space(c)) return false;
+    return true;
+}
+
+// The entities the old escape pass left alone (so pugixml decoded them):
+// &amp; &lt; &gt; &quot; &apos;, &#N; and &#xN; with 1..8 digits. Returns the
+// entity's length and its code point, or 0 when `s` does not start with one.
+size_t entity(std::string_view s, uint32_t& cp) {
+    size_t i = 1;
+    if (i < s.size() && s[i] == '#') {
+        ++i;
+        const bool hex = i < s.size() && (s[i] == 'x' || s[i] == 'X');
+        if (hex) ++i;
+        const size_t start = i;
+        uint32_t v = 0;
+        while (i < s.size() && i - start < 8) {
+            const char c = s[i];
+            if (c >= '0' && c <= '9') v = v * (hex ? 16 : 10) + static_cast<uint32_t>(c - '0');
+            else if (hex && c >= 'a' && c <= 'f') v = v * 16 + static_cast<uint32_t>(c - 'a' + 10);
+            else if (hex && c >= 'A' && c <= 'F') v = v * 16 + static_cast<uint32_t>(c - 'A' + 10);
+            else break;
+            ++i;
+        }
+        if (i == start || i >= s.size() || s[i] != ';') return 0;
+        cp = v;
+        return i + 1;
+    }
+    static constexpr struct {
+        std::string_view name;
+        char c;
+    } kNamed[] = {{"amp;", '&'}, {"lt;", '<'}, {"gt;", '>'}, {"quot;", '"'}, {"apos;", '\''}};
+    for (const auto& n : kNamed)
+        if (s.substr(1, n.name.size()) == n.name) {
+            cp = static_cast<unsigned char>(n.c);
+            return 1 + n.name.size();
+        }
+    return 0;
+}
+
+// UTF-8 as pugixml writes a code point (no range check: it never had one).
+void append_utf8(std::string& out, uint32_t ch) {
+    if (ch < 0x80) {
+        out.push_back(static_cast<char>(ch));
+    } else if (ch < 0x800) {
+        out.push_back(static_cast<char>(0xC0 | (ch >> 6)));
+        out.push_back(static_cast<char>(0x80 | (ch & 0x3F)));
+    } else if (ch < 0x10000) {
+        out.push_back(static_cast<char>(0xE0 | (ch >> 12)));
+        out.push_back(static_cast<char>(0x80 | ((ch >> 6) & 0x3F)));
+        out.push_back(static_cast<char>(0x80 | (ch & 0x3F)));
+    } else {
+        out.push_back(static_cast<char>(static_cast<uint8_t>(0xF0 | (ch >> 18))));
+        out.push_back(static_cast<char>(0x80 | ((ch >> 12) & 0x3F)));
+        out.push_back(static_cast<char>(0x80 | ((ch >> 6) & 0x3F)));
+        out.push_back(static_cast<char>(0x80 | (ch & 0x3F)));
+    }
+}
+
+} // namespace
+
+Scanner::Scanner(std::string_view document) : doc_(document) {
+    // pugixml stops at the first NUL byte; so do we.
+    if (const void* nul = std::memchr(doc_.data(), '\0', doc_.size()))
+        doc_ = doc_.substr(0, static_cast<size_t>(static_cast<const char*>(nul) - doc_.data()));
+    plain_ = !std::memchr(doc_.data(), '&', doc_.size()) && !std::memchr(doc_.data(), '\r', doc_.size());
+}
+
+Token Scanner::fail(const char* message, size_t at) {
+    error_ = message;
+    offset_ = at;
+    return Token::error;
+}
+
+bool Scanner::skip_to(std::string_view terminator) {
+    const size_t p = doc_.find(terminator, pos_);
+    if (p == std::string_view::npos) return false;
+    pos_ = p + terminator.size();
+    return true;
+}
+
+bool Scanner::skip_doctype() {
+    // "<!DOCTYPE name [ internal subset ]>": '>' ends it outside brackets and quotes.
+    int brackets = 0;
+    for (size_t i = pos_ + 9; i < doc_.size(); ++i) {
+        const char c = doc_[i];
+        if (c == '"' || c == '\'') {
+            const size_t q = doc_.find(c, i + 1);
+            if (q == std::string_view::npos) return false;
+            i = q;
+        } else if (c == '[') {
+            ++brackets;
+        } else if (c == ']') {
+            --brackets;
+        } else if (c == '>' && brackets <= 0) {
+            pos_ = i + 1;
+            return true;
+        }
+    }
+    return false;
+}
+
+Token Scanner::next() {
+    if (error_) return Token::error;
+    if (pending_close_) {
+        pending_close_ = false;
+        --depth_; // name_ and local_ are still the element's
+        return Token::close;
+    }
+    const size_t n = doc_.size();
+    while (pos_ < n) {
+        if (doc_[pos_] != '<') {
+            // Most runs are a short value or the "\n" between elements: look
+            // at a few bytes before paying for a memchr call.
+            size_t end = pos_ + 1;
+            const size_t near = std::min(n, pos_ + 16);
+            while (end < near && doc_[end] != '<') ++end;
+            if (end == near && end < n) {
+                const void* lt = std::memchr(doc_.data() + end, '<', n - end);
+                end = lt ? static_cast<size_t>(static_cast<const char*>(lt) - doc_.data()) : n;
+            }
+            std::string_view run = doc_.substr(pos_, end - pos_);
+            pos_ = end;
+            if (depth_ > 0 && !all_space(run)) {
+                raw_ = run;
+                return Token::text;
+            }
+            continue;
+        }
+        if (pos_ + 1 >= n) return fail("'<' at the end of the document", pos_);
+        const char c = doc_[pos_ + 1];
+        if (c == '/') return end_tag();
+        if (kClass.start[static_cast<unsigned char>(c)]) return start_tag();
+        if (c == '?') {
+            const size_t at = pos_;
+            if (pos_ + 2 >= n || !kClass.start[static_cast<unsigned char>(doc_[pos_ + 2])])
+                return fail("malformed processing instruction", at);
+            pos_ += 2;
+            if (!skip_to("?>")) return fail("unterminated processing instruction", at);
+            continue;
+        }
+        if (c == '!') {
+            const size_t at = pos_;
+            std::string_view rest = doc_.substr(pos_);
+            if (rest.starts_with("<!--")) {
+                pos_ += 4;
+                if (!skip_to("-->")) return fail("unterminated comment", at);
+                continue;
+            }
+            if (rest.starts_with("<![CDATA[")) {
+                const size_t end = doc_.find("]]>", pos_ + 9);
+                if (end == std::string_view::npos) return fail("unterminated CDATA section", at);
+                raw_ = doc_.substr(pos_ + 9, end - pos_ - 9);
+                pos_ = end + 3;
+                if (depth_ > 0) return Token::cdata;
+                continue;
+            }
+            if (rest.starts_with("<!DOCTYPE") && depth_ == 0) {
+                if (!skip_doctype()) return fail("unterminated DOCTYPE", at);
+                continue;
+            }
+            return fail("unexpected '<!' markup", at);
+        }
+        return fail("'<' not followed by a tag name", pos_);
+    }
+    if (depth_ > 0) return fail("unclosed element at the end of the document", pos_);
+    if (!seen_root_) return fail("no element in the document", pos_);
+    return Token::end;
+}
+
+size_t Scanner::name_end(size_t i) const {
+    // Four bytes a step: names are most of the bytes of an alert's markup.
+    const unsigned char* d = reinterpret_cast<const unsigned char*>(doc_.data());
+    const size_t n = doc_.size();
+    while (i + 4 <= n && kClass.name[d[i]] && kClass.name[d[i + 1]] && kClass.name[d[i + 2]] && kClass.name[d[i + 3]])
+        i += 4;
+    while (i < n && kClass.name[d[i]]) ++i;
+    return i;
+}
+
+Token Scanner::start_tag() {
+    const size_t at = pos_;
+    const size_t n = doc_.size();
+    const char* d = doc_.data();
+    size_t i = name_end(pos_ + 1);
+    std::string_view name(d + pos_ + 1, i - pos_ - 1);
+    if (name.size() > UINT32_MAX) return fail("name too long", at);
+    // Offset of the local name in `name` (past a "prefix:").
+    size_t local = 0;
+    if (std::memchr(name.data(), ':', name.size())) local = name.rfind(':') + 1;
+    for (;;) {
+        const size_t ws = i;
+        while (i < n && space(d[i])) ++i;
+        if (i >= n) return fail("unterminated start tag", at);
+        const char c = d[i];
+        if (c == '>' || c == '/') {
+            if (c == '/' && (i + 1 >= n || d[i + 1] != '>')) return fail("malformed start tag", i);
+            if (depth_ == kMaxDepth) return fail("elements nested too deep", at);
+            name_ = name;
+            local_ = name.substr(local);
+            stack_[depth_++] = Open{name.data(), static_cast<uint32_t>(name.size()), static_cast<uint32_t>(local)};
+            seen_root_ = true;
+            pending_close_ = c == '/';
+            pos_ = i + (c == '/' ? 2 : 1);
+            return Token::open;
+        }
+        // An attribute: whitespace before it, name, '=', quoted value.
+        if (i == ws || !kClass.start[static_cast<unsigned char>(c)]) return fail("malformed start tag", i);
+        i = name_end(i);
+        while (i < n && space(d[i])) ++i;
+        if (i >= n || d[i] != '=') return fail("malformed attribute", i);
+        ++i;
+        while (i < n && space(d[i])) ++i;
+        if (i >= n || (d[i] != '"' && d[i] != '\'')) return fail("malformed attribute", i);
+        const void* q = std::memchr(d + i + 1, d[i], n - i - 1);
+        if (!q) return fail("unterminated attribute value", i);
+        i = static_cast<size_t>(static_cast<const char*>(q) - d) + 1;
+    }
+}
+
+Token Scanner::end_tag() {
+    const size_t at = pos_;
+    const size_t n = doc_.size();
+    const char* d = doc_.data();
+    // The only valid name here is the open element's: compare it whole (a
+    // longer name fails on the character after it).
+    if (depth_ == 0) return fail("end tag without an open element", at);
+    const std::string_view open(stack_[depth_ - 1].name, stack_[depth_ - 1].size);
+    size_t i = pos_ + 2;
+    if (n - i < open.size() || std::memcmp(d + i, open.data(), open.size()) != 0 ||
+        (i + open.size() < n && kClass.name[static_cast<unsigned char>(d[i + open.size()])]))
+        return fail("end tag does not match the open element", at);
+    i += open.size();
+    while (i < n && space(d[i])) ++i;
+    if (i >= n || d[i] != '>') return fail("malformed end tag", at);
+    --depth_;
+    pos_ = i + 1;
+    name_ = open;
+    local_ = open.substr(stack_[depth_].local);
+    return Token::close;
+}
+
+std::string_view text_value(std::string_view raw, bool cdata, std::string& scratch) {
+    size_t first = 0;
+    while (first < raw.size() && raw[first] != '\r' && (cdata || raw[first] != '&')) ++first;
+    if (first == raw.size()) return raw;
+    scratch.assign(raw.substr(0, first));
+    for (size_t i = first; i < raw.size();) {
+        const char c = raw[i];
+        if (c == '\r') {
+            scratch.push_back('\n');
+            i += (i + 1 < raw.size() && raw[i + 1] == '\n') ? 2 : 1;
+        } else if (c == '&' && !cdata) {
+            uint32_t cp = 0;
+            if (size_t len = entity(raw.substr(i), cp)) {
+                append_utf8(scratch, cp);
+                i += len;
+            } else {
+                scratch.push_back('&');
+                ++i;
+            }
+        } else {
+            scratch.push_back(c);
+            ++i;
+        }
+    }
+    // pugixml values are C strings: a decoded NUL (&#0;) ends them.
+    if (auto nul = scratch.find('\0'); nul != std::string::npos) scratch.resize(nul);
+    return scratch;
+}
+
+} // namespace passerelle::hikvision::xml
