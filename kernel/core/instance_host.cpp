@@ -132,8 +132,8 @@ void InstanceHost::invoke(const std::string& action, const std::string& params_j
 }
 
 void InstanceHost::deliver(const Job& job, SinkTarget::Done done) {
-    const std::string& action = job.action.empty() ? std::string("deliver") : job.action;
-    invoke(action, job.params_json, job.event.get(), [this, done = std::move(done)](int32_t status, std::string result) {
+    static const std::string kDeliver = "deliver";
+    invoke(job.action.empty() ? kDeliver : job.action, job.params_json, job.event.get(), [this, done = std::move(done)](int32_t status, std::string result) {
         if (status == PL_OK) delivered_.fetch_add(1, std::memory_order_relaxed);
         else delivery_errors_.fetch_add(1, std::memory_order_relaxed);
         done(status, result);

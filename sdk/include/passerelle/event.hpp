@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <map>
 #include <string>
 #include <string_view>
@@ -100,8 +101,16 @@ inline Event from_pl(const pl_event& in) {
     e.code = from_pl(in.code);
     e.channel = in.channel;
     e.state = (in.state == PL_STATE_START || in.state == PL_STATE_STOP) ? static_cast<State>(in.state) : State::pulse;
-    for (size_t i = 0; in.attrs && i < in.attrs_count; ++i)
-        e.attrs.insert_or_assign(std::string(from_pl(in.attrs[i].key)), std::string(from_pl(in.attrs[i].value)));
+    // Attrs usually come sorted (to_pl walks a std::map): hinted at the end,
+    // each insertion is then constant time; a key given twice keeps the last.
+    for (size_t i = 0; in.attrs && i < in.attrs_count; ++i) {
+        std::string_view key = from_pl(in.attrs[i].key);
+        std::string_view value = from_pl(in.attrs[i].value);
+        if (e.attrs.empty() || std::prev(e.attrs.end())->first < key)
+            e.attrs.emplace_hint(e.attrs.end(), std::string(key), std::string(value));
+        else
+            e.attrs.insert_or_assign(std::string(key), std::string(value));
+    }
     if (has(offsetof(pl_event, attachment_path) + sizeof(pl_str))) {
         e.attachment_mime = from_pl(in.attachment_mime);
         if (in.attachment_data && in.attachment_size)

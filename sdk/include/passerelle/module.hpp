@@ -710,7 +710,9 @@ struct Glue {
             auto call = std::make_shared<Call>();
             call->action = std::string(from_pl(args->action));
             std::string_view params = from_pl(args->params_json);
-            call->params = Fields(params.empty() ? nlohmann::json::object() : nlohmann::json::parse(params));
+            // A route without params sends "{}" with every event: no parser for it.
+            call->params = Fields(params.empty() || params == "{}" ? nlohmann::json::object()
+                                                                   : nlohmann::json::parse(params));
             if (args->event) call->event = from_pl(*args->event);
             call->reply = reply;
             Box* b = box(inst);
