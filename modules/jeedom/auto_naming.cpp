@@ -28,10 +28,20 @@ CommandSpec alarm_command(const Event& e, NameBy by) {
     const std::string_view region = e.attr("region");
     const std::string_view target = e.attr("target");
     std::string name;
-    if (e.channel != 0) name = "Chan " + std::to_string(e.channel) + " ";
+    if (e.channel != 0) {
+        name = "Chan ";
+        name += std::to_string(e.channel);
+        name += ' ';
+    }
     name += what;
-    if (!region.empty()) name += " Region " + std::string(region);
-    if (!target.empty()) name += " " + std::string(target);
+    if (!region.empty()) {
+        name += " Region ";
+        name += region;
+    }
+    if (!target.empty()) {
+        name += ' ';
+        name += target;
+    }
     CommandSpec spec;
     spec.name = sanitize_name(name);
     spec.logical_id = "alarm:" + std::to_string(e.channel) + ":" + what + ":" + std::string(region) + ":" +

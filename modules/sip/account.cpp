@@ -11,10 +11,18 @@ namespace sip {
 std::string Account::domain() const {
     if (registrar) {
         std::string d = registrar->host;
-        if (registrar->port && registrar->port != 5060) d += ":" + std::to_string(registrar->port);
+        if (registrar->port && registrar->port != 5060) {
+            d += ':';
+            d += std::to_string(registrar->port);
+        }
         return d;
     }
-    return local_ip + (local_port != 5060 ? ":" + std::to_string(local_port) : std::string());
+    std::string d = local_ip;
+    if (local_port != 5060) {
+        d += ':';
+        d += std::to_string(local_port);
+    }
+    return d;
 }
 
 std::string Account::contact_uri() const {

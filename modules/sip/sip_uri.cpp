@@ -42,7 +42,10 @@ std::string Uri::str() const {
     if (!user.empty()) out += user + "@";
     if (host.find(':') != std::string::npos) out += "[" + host + "]";
     else out += host;
-    if (port) out += ":" + std::to_string(port);
+    if (port) {
+        out += ':';
+        out += std::to_string(port);
+    }
     for (const auto& [k, v] : params) {
         out += ";" + k;
         if (!v.empty()) out += "=" + v;

@@ -57,8 +57,8 @@ Event motion(State state, int64_t time_s = 1719835200) {
     e.channel = 1;
     e.state = state;
     e.time_ns = time_s * 1'000'000'000;
-    e.attrs["region"] = "1";
-    e.attrs["target"] = "human";
+    e.attrs.emplace("region", "1"); // not operator[]: GCC 12 -Wrestrict false positive
+    e.attrs.emplace("target", "human");
     return e;
 }
 

@@ -72,7 +72,10 @@ bool valid_target(std::string_view t) {
 
 std::string Url::host_header() const {
     std::string h = host.find(':') != std::string::npos ? std::string("[") + host + "]" : host;
-    if (port != (tls ? 443 : 80)) h += ":" + std::to_string(port);
+    if (port != (tls ? 443 : 80)) {
+        h += ':';
+        h += std::to_string(port);
+    }
     return h;
 }
 
