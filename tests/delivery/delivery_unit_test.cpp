@@ -393,23 +393,28 @@ TEST_CASE("jobs appended in a burst are sent at its outermost end, in order", "[
     q->close(1s);
 }
 
+// A sink that answers inside deliver(), on the driving thread.
+struct InlineSink final : SinkTarget {
+    InlineSink(std::string n, uint32_t w) : name(std::move(n)), window(w) {}
+    std::string name;
+    uint32_t window;
+    std::mutex m;
+    std::vector<uint64_t> ids;
+    void deliver(const Job& job, Done done) override {
+        {
+            std::lock_guard lk(m);
+            ids.push_back(job.event->id);
+        }
+        done(PL_OK, "{}");
+    }
+    const std::string& sink_name() const override { return name; }
+    uint32_t max_inflight() const override { return window; }
+};
+
 TEST_CASE("a flood of answers given inside deliver() keeps the order and loses nothing", "[delivery][memory][burst]") {
     // Every answer arrives while the pushing thread drives: past a few turns the
     // engine's own thread takes over. Whoever drives, the sink sees ids in order.
-    struct Inline final : SinkTarget {
-        std::string name = "inline";
-        std::mutex m;
-        std::vector<uint64_t> ids;
-        void deliver(const Job& job, Done done) override {
-            {
-                std::lock_guard lk(m);
-                ids.push_back(job.event->id);
-            }
-            done(PL_OK, "{}");
-        }
-        const std::string& sink_name() const override { return name; }
-        uint32_t max_inflight() const override { return 4; }
-    } sink;
+    InlineSink sink("inline", 4);
     auto q = make_memory_sink_queue(sink);
     std::vector<std::thread> pushers;
     std::atomic<uint64_t> next{0};
@@ -474,20 +479,7 @@ TEST_CASE("a driver that hands over after many turns delivers what it took first
     // time: the driver makes a turn per job and hands over to the engine thread
     // after 16. The job it had taken in its last turn counted as in flight; it
     // was dropped, so the window stayed shut and 84 jobs waited forever.
-    struct Inline final : SinkTarget {
-        std::string name = "inline1";
-        std::mutex m;
-        std::vector<uint64_t> ids;
-        void deliver(const Job& job, Done done) override {
-            {
-                std::lock_guard lk(m);
-                ids.push_back(job.event->id);
-            }
-            done(PL_OK, "{}");
-        }
-        const std::string& sink_name() const override { return name; }
-        uint32_t max_inflight() const override { return 1; }
-    } sink;
+    InlineSink sink("inline1", 1);
     auto q = make_memory_sink_queue(sink);
     DeliveryEngine::burst_begin();
     for (uint64_t i = 1; i <= 100; ++i) q->push(make_job(i));
