@@ -6,12 +6,13 @@
 // It accepts what pugixml accepts with parse_default for the documents the
 // decoder reads (checked part by part on every fixture, see test_xml_scan.cpp):
 // the first NUL byte ends the document; text outside the root is ignored; the
-// XML declaration, processing instructions and comments are skipped anywhere,
-// a DOCTYPE (internal subset included) at document level; CDATA is text;
+// XML declaration, processing instructions and comments are skipped anywhere;
+// a DOCTYPE is refused (no camera sends one; entity attacks start there);
+// CDATA is text;
 // attributes are checked for well-formedness and skipped. It rejects, with a
 // message and a byte offset: a '<' not followed by a name, '/', '!' or '?',
 // mismatched or unclosed tags, malformed attributes, unterminated comments,
-// CDATA, PIs and DOCTYPEs, a document without an element, and nesting deeper
+// CDATA and PIs, any DOCTYPE, a document without an element, and nesting deeper
 // than kMaxDepth (pugixml has no such limit; no device nests beyond 6).
 //
 // Text comes out raw; text_value() applies what pugixml does to it: the five
@@ -67,7 +68,6 @@ private:
     size_t name_end(size_t from) const; // first byte at or after `from` that is not a name character
     Token end_tag();
     bool skip_to(std::string_view terminator); // past it; false at the end of input
-    bool skip_doctype();
 
     std::string_view doc_;
     size_t pos_ = 0;

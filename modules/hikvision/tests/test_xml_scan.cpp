@@ -84,11 +84,13 @@ TEST_CASE("xml scanner: tokens of a well-formed alert, attributes and the declar
     CHECK(t[17] == "end");
 }
 
-TEST_CASE("xml scanner: self-closing tags, comments, PIs, DOCTYPE, CDATA", "[hikvision][xml]") {
+TEST_CASE("xml scanner: self-closing tags, comments, PIs, CDATA; a DOCTYPE is refused", "[hikvision][xml]") {
     CHECK(tokens("<a><b/><c x='1' y=\"2\" /></a>") ==
           std::vector<std::string>{"<a", "<b", ">b", "<c", ">c", ">a", "end"});
-    CHECK(tokens("<!DOCTYPE a [<!ENTITY x '>'>]><!-- c --><a><?pi x?>v<!-- - -- --></a><!--t-->") ==
+    CHECK(tokens("<!-- c --><a><?pi x?>v<!-- - -- --></a><!--t-->") ==
           std::vector<std::string>{"<a", "t:v", ">a", "end"});
+    CHECK_FALSE(well_formed("<!DOCTYPE a [<!ENTITY x '>'>]><a>&x;</a>"));
+    CHECK_FALSE(well_formed("<!DOCTYPE a><a/>"));
     CHECK(tokens("<a>  <![CDATA[ <x>&amp; ]]> z</a>") ==
           std::vector<std::string>{"<a", "c: <x>&amp; ", "t: z", ">a", "end"});
     CHECK(tokens("<a><![CDATA[]]></a>") == std::vector<std::string>{"<a", "c:", ">a", "end"});
@@ -303,4 +305,17 @@ TEST_CASE("DecodeScope::for_event_state: EventState emits the same events as wit
         }
     }
     CHECK(lean_parts > 0); // the camera captures hold inactive parts (videoloss heartbeats at least)
+}
+
+TEST_CASE("xml scanner: an end tag cut by a NUL is malformed, whatever the buffer's last byte", "[hikvision][xml]") {
+    // Found by fuzz_hikvision_xml_scan: pugixml took the buffer's final '>' as
+    // the end of a tag that the NUL had cut. The document is what precedes the NUL.
+    std::string body = "<EventNotificationAlert><eventType>VMD</eventType></EventNotificationAlert";
+    body += std::string(12, '\0');
+    body += '>';
+    auto got = passerelle::hikvision::decode_xml(body);
+    CHECK_FALSE(got.error.empty());
+    auto cut = body.substr(0, body.find('\0'));
+    CHECK(hiktest::decoded_text(passerelle::hikvision::decode_xml(cut)) == hiktest::decoded_text(got));
+    CHECK(hiktest::decoded_text(hiktest::reference_decode_xml(cut)) == hiktest::decoded_text(got));
 }
