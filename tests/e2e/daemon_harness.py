@@ -2,6 +2,7 @@
 waits, HTTP helpers (stdlib only), clean stop with SIGTERM."""
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -15,10 +16,39 @@ import urllib.request
 BIN = os.environ.get("PASSERELLE_BIN", "build/bin/passerelle")
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def free_port(span=1):
+    """An even port p with p .. p+span-1 free for TCP and UDP on 127.0.0.1.
+
+    Picked below the kernel's ephemeral range (32768-60999 by default), so that no outgoing
+    connection of a test running alongside can take it between this check and the bind by the
+    program under test (a CI run once failed so: a peer's TCP port was an ephemeral port in use)."""
+    high = ephemeral_low()
+    for _ in range(200):
+        p = random.randrange(20000, high - span, 2)
+        socks = []
+        try:
+            for i in range(span):
+                for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+                    s = socket.socket(socket.AF_INET, kind)
+                    socks.append(s)
+                    s.bind(("127.0.0.1", p + i))
+            return p
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise RuntimeError("no free port")
+
+
+def ephemeral_low():
+    """The first port of the kernel's ephemeral range (60000 when it leaves too little below)."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            low = int(f.read().split()[0])
+        return low if low > 21000 else 60000
+    except (OSError, ValueError, IndexError):
+        return 32768
 
 
 def wait_until(predicate, timeout=10.0, interval=0.05):

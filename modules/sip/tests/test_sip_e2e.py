@@ -15,7 +15,7 @@ import tempfile
 import time
 import unittest
 
-from daemon_harness import Daemon, read_jsonl, wait_until
+from daemon_harness import Daemon, free_port, read_jsonl, wait_until
 
 SHARED = os.environ.get("PASSERELLE_SHARED_DIR", os.path.join(os.path.dirname(__file__), "../../../../shared"))
 PEERS = os.path.join(SHARED, "peers", "sip")
@@ -24,38 +24,9 @@ NEEDED = ["kamailio", "sipp", "baresip", "espeak-ng"]
 
 
 def udp_port(span=1):
-    """A port p with p .. p+span-1 free for UDP and for TCP, p even.
-
-    Picked below the kernel's ephemeral range (32768-60999 by default): a port the kernel may
-    hand to any outgoing connection of a test running alongside can be taken between this check
-    and the peer's bind. baresip also listens on TCP (its SIP port, SIP port + 1, the console
-    port): a CI run failed when the console's TCP port was an ephemeral port in use."""
-    low, high = 20000, ephemeral_low()
-    for _ in range(200):
-        p = random.randrange(low, high - span, 2)
-        socks = []
-        try:
-            for i in range(span):
-                for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
-                    s = socket.socket(socket.AF_INET, kind)
-                    socks.append(s)
-                    s.bind(("127.0.0.1", p + i))
-            return p
-        except OSError:
-            continue
-        finally:
-            for s in socks:
-                s.close()
-    raise RuntimeError("no free port")
-
-
-def ephemeral_low():
-    try:
-        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
-            low = int(f.read().split()[0])
-        return low if low > 20000 + 1000 else 60000
-    except (OSError, ValueError, IndexError):
-        return 32768
+    """Even port p with p .. p+span-1 free (UDP and TCP: baresip also listens on TCP on its
+    SIP port, SIP port + 1 and its console port)."""
+    return free_port(span)
 
 
 def sip_request(method, uri, extra="", body="", call_id=None, to_tag=None):
