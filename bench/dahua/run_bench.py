@@ -56,6 +56,9 @@ def main():
                     help="give the filelog sink outbox = false (memory queue instead of the SQLite outbox)")
     ap.add_argument("--coalesce", default=None,
                     help='[daemon] coalesce for the daemon (e.g. "0ms" to turn wake-up coalescing off; default: the daemon\'s)')
+    ap.add_argument("--wrap", default="",
+                    help='command the daemon runs under, e.g. "valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.out" '
+                         "(instructions per event: divide by the events written)")
     args = ap.parse_args()
 
     daemon = os.path.join(args.build, "bin", "passerelle")
@@ -92,7 +95,7 @@ def main():
     with open(cfg, "w") as f:
         f.write("\n".join(lines))
     err = open(os.path.join(tmp, "daemon.stderr"), "wb")
-    d = subprocess.Popen([daemon, "run", "-c", cfg], stdout=subprocess.DEVNULL, stderr=err)
+    d = subprocess.Popen(args.wrap.split() + [daemon, "run", "-c", cfg], stdout=subprocess.DEVNULL, stderr=err)
     log = os.path.join(tmp, "events.log")
     try:
         t_start = time.time()

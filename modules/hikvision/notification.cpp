@@ -3,6 +3,8 @@
 #include "notification_detail.hpp"
 #include "xml_scan.hpp"
 
+#include <passerelle/civil_time.hpp>
+
 #include <nlohmann/json.hpp>
 
 #include <array>
@@ -144,16 +146,6 @@ void set_time(Event& e, std::string_view raw) {
 namespace {
 using namespace detail;
 
-// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
-    y -= m <= 2;
-    const int64_t era = (y >= 0 ? y : y - 399) / 400;
-    const unsigned yoe = static_cast<unsigned>(y - era * 400);
-    const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + static_cast<int64_t>(doe) - 719468;
-}
-
 bool digits(std::string_view s, size_t at, size_t n, int& out) {
     if (at + n > s.size()) return false;
     int v = 0;
@@ -223,7 +215,7 @@ std::optional<int64_t> parse_device_time(std::string_view s) {
         }
         if (i != s.size()) return std::nullopt;
     }
-    int64_t days = days_from_civil(Y, static_cast<unsigned>(M), static_cast<unsigned>(D));
+    int64_t days = passerelle::days_from_civil(Y, static_cast<unsigned>(M), static_cast<unsigned>(D));
     int64_t secs = days * 86400 + h * 3600 + m * 60 + sec - offset_s;
     return secs * 1'000'000'000 + frac_ns;
 }

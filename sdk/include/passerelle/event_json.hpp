@@ -4,50 +4,87 @@
 // reading uses nlohmann::json and lives in event_json_read.hpp.
 #pragma once
 
+#include <passerelle/civil_time.hpp>
 #include <passerelle/event.hpp>
 
-#include <cstdio>
-#include <ctime>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
 namespace passerelle {
 
+// Appends s as a JSON string, quotes included. Runs of characters that need no
+// escape are copied in one append: this is on every sink's hot path.
 inline void append_json_string(std::string& out, std::string_view s) {
-    static const char* hex = "0123456789abcdef";
+    static constexpr char hex[] = "0123456789abcdef";
     out.push_back('"');
-    for (unsigned char c : s) {
+    const char* run = s.data();
+    const char* const end = run + s.size();
+    for (const char* p = run; p != end;) {
+        const auto c = static_cast<unsigned char>(*p++);
+        if (c >= 0x20 && c != '"' && c != '\\') continue;
+        out.append(run, static_cast<size_t>(p - 1 - run));
+        run = p;
         switch (c) {
         case '"': out += "\\\""; break;
         case '\\': out += "\\\\"; break;
         case '\n': out += "\\n"; break;
         case '\r': out += "\\r"; break;
         case '\t': out += "\\t"; break;
-        default:
-            if (c < 0x20) {
-                out += "\\u00";
-                out.push_back(hex[c >> 4]);
-                out.push_back(hex[c & 15]);
-            } else {
-                out.push_back(static_cast<char>(c));
-            }
+        default: {
+            const char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+            out.append(u, sizeof u);
+        }
         }
     }
+    out.append(run, static_cast<size_t>(end - run));
     out.push_back('"');
 }
 
-// RFC 3339 UTC with millisecond precision, e.g. 2026-11-23T08:21:35.123Z.
-inline std::string format_rfc3339(int64_t ns) {
+namespace detail {
+
+inline char* put_digits(char* p, int value, int width) {
+    for (int i = width - 1; i >= 0; --i) {
+        p[i] = static_cast<char>('0' + value % 10);
+        value /= 10;
+    }
+    return p + width;
+}
+
+} // namespace detail
+
+// Appends RFC 3339 UTC with millisecond precision, e.g. 2026-11-23T08:21:35.123Z.
+// Arithmetic only (no gmtime_r, no snprintf): it runs for every event a sink writes.
+// int64 nanoseconds span the years 1677 to 2262, so the year always has 4 digits.
+inline void append_rfc3339(std::string& out, int64_t ns) {
     int64_t secs = ns / 1000000000;
     int64_t rem = ns % 1000000000;
     if (rem < 0) { rem += 1000000000; --secs; }
-    std::time_t t = static_cast<std::time_t>(secs);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(rem / 1000000));
-    return buf;
+    const int64_t days = floor_div(secs, 86400);
+    const int64_t sod = secs - days * 86400;
+    const CivilDate date = civil_from_days(days);
+    char buf[24];
+    char* p = detail::put_digits(buf, static_cast<int>(date.year), 4);
+    *p++ = '-';
+    p = detail::put_digits(p, static_cast<int>(date.month), 2);
+    *p++ = '-';
+    p = detail::put_digits(p, static_cast<int>(date.day), 2);
+    *p++ = 'T';
+    p = detail::put_digits(p, static_cast<int>(sod / 3600), 2);
+    *p++ = ':';
+    p = detail::put_digits(p, static_cast<int>(sod / 60 % 60), 2);
+    *p++ = ':';
+    p = detail::put_digits(p, static_cast<int>(sod % 60), 2);
+    *p++ = '.';
+    p = detail::put_digits(p, static_cast<int>(rem / 1000000), 3);
+    *p++ = 'Z';
+    out.append(buf, static_cast<size_t>(p - buf));
+}
+
+inline std::string format_rfc3339(int64_t ns) {
+    std::string out;
+    append_rfc3339(out, ns);
+    return out;
 }
 
 // One event as a compact JSON object (no trailing newline). The attachment
@@ -56,9 +93,9 @@ inline void append_event_json(std::string& out, const Event& e) {
     out += "{\"id\":";
     out += std::to_string(e.id);
     out += ",\"time\":\"";
-    out += format_rfc3339(e.time_ns);
+    append_rfc3339(out, e.time_ns);
     out += "\",\"received\":\"";
-    out += format_rfc3339(e.received_ns);
+    append_rfc3339(out, e.received_ns);
     out += "\",\"source\":";
     append_json_string(out, e.source);
     out += ",\"module\":";

@@ -1,5 +1,7 @@
 #include <passerelle/local_time.hpp>
 
+#include <passerelle/civil_time.hpp>
+
 #include <algorithm>
 #include <cstdio>
 #include <ctime>
@@ -10,31 +12,6 @@
 namespace passerelle {
 
 namespace {
-
-int64_t floor_div(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
-
-// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
-int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
-    y -= m <= 2;
-    const int64_t era = floor_div(y, 400);
-    const unsigned yoe = static_cast<unsigned>(y - era * 400);
-    const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + static_cast<int64_t>(doe) - 719468;
-}
-
-void civil_from_days(int64_t z, int64_t& y, unsigned& m, unsigned& d) {
-    z += 719468;
-    const int64_t era = floor_div(z, 146097);
-    const unsigned doe = static_cast<unsigned>(z - era * 146097);
-    const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    y = static_cast<int64_t>(yoe) + era * 400;
-    const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    const unsigned mp = (5 * doy + 2) / 153;
-    d = doy - (153 * mp + 2) / 5 + 1;
-    m = mp < 10 ? mp + 3 : mp - 9;
-    y += m <= 2;
-}
 
 bool is_leap(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
 
@@ -82,9 +59,7 @@ struct TimeZone::Rule {
 
     int32_t offset_at(int64_t t) const {
         if (!has_dst) return std_offset;
-        int64_t y;
-        unsigned m, dd;
-        civil_from_days(floor_div(t + std_offset, 86400), y, m, dd);
+        const int64_t y = civil_from_days(floor_div(t + std_offset, 86400)).year;
         const int64_t s = at(start, y, std_offset);
         const int64_t e = at(end, y, dst_offset);
         const bool dst = s < e ? (t >= s && t < e) : !(t >= e && t < s);
@@ -326,11 +301,9 @@ std::string format_civil(int64_t utc_seconds, int32_t offset) {
     const int64_t local = utc_seconds + offset;
     const int64_t days = floor_div(local, 86400);
     const int64_t secs = local - days * 86400;
-    int64_t y;
-    unsigned m, d;
-    civil_from_days(days, y, m, d);
+    const CivilDate date = civil_from_days(days);
     char buf[48];
-    std::snprintf(buf, sizeof buf, "%04lld-%02u-%02u %02d:%02d:%02d", static_cast<long long>(y), m, d,
+    std::snprintf(buf, sizeof buf, "%04lld-%02u-%02u %02d:%02d:%02d", static_cast<long long>(date.year), date.month, date.day,
                   static_cast<int>(secs / 3600), static_cast<int>(secs / 60 % 60), static_cast<int>(secs % 60));
     return buf;
 }

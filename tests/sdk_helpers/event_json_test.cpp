@@ -1,0 +1,94 @@
+// passerelle/event_json.hpp: the JSON string escaper and the RFC 3339 writer
+// every sink uses, checked against straightforward references (libc's gmtime_r
+// and snprintf; a character-by-character escaper) on edge and random values.
+#include <passerelle/event_json.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <cstdio>
+#include <ctime>
+#include <random>
+
+namespace {
+
+std::string reference_rfc3339(int64_t ns) {
+    int64_t secs = ns / 1000000000;
+    int64_t rem = ns % 1000000000;
+    if (rem < 0) { rem += 1000000000; --secs; }
+    std::time_t t = static_cast<std::time_t>(secs);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                  tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(rem / 1000000));
+    return buf;
+}
+
+std::string reference_escape(std::string_view s) {
+    std::string out = "\"";
+    for (unsigned char c : s) {
+        char buf[8];
+        if (c == '"') out += "\\\"";
+        else if (c == '\\') out += "\\\\";
+        else if (c == '\n') out += "\\n";
+        else if (c == '\r') out += "\\r";
+        else if (c == '\t') out += "\\t";
+        else if (c < 0x20) { std::snprintf(buf, sizeof buf, "\\u%04x", c); out += buf; }
+        else out.push_back(static_cast<char>(c));
+    }
+    return out + "\"";
+}
+
+} // namespace
+
+TEST_CASE("append_rfc3339 matches gmtime_r on edges and random instants") {
+    const int64_t edges[] = {0, -1, 1, 999'999'999, -999'999'999, -1'000'000'000, 951'782'400'000'000'000 /* 2000-02-29 */,
+                             951'868'799'999'999'999, 4'107'542'400'000'000'000 /* 2100-03-01 */, -2'208'988'800'000'000'000,
+                             INT64_MAX, INT64_MIN + 1'000'000'000};
+    for (int64_t ns : edges) {
+        INFO(ns);
+        CHECK(passerelle::format_rfc3339(ns) == reference_rfc3339(ns));
+    }
+    std::mt19937_64 rng(42);
+    std::uniform_int_distribution<int64_t> any(INT64_MIN + 1'000'000'000, INT64_MAX);
+    for (int i = 0; i < 100000; ++i) {
+        const int64_t ns = any(rng);
+        if (passerelle::format_rfc3339(ns) != reference_rfc3339(ns)) FAIL(ns);
+    }
+    std::string out = "x";
+    passerelle::append_rfc3339(out, 1'795'490'123'203'175'102);
+    CHECK(out == "x2026-11-24T03:15:23.203Z");
+}
+
+TEST_CASE("append_json_string escapes exactly what JSON needs, in runs or alone") {
+    const std::string samples[] = {"", "plain", "\"", "\\", "a\"b\\c", "\n\r\t", std::string("\0\x01\x1f", 3),
+                                   "{\n   \"SendNs\" : 1795490123203175102\n}", "caf\xc3\xa9 \xe2\x82\xac", "end\\"};
+    for (const auto& s : samples) {
+        std::string out = "prefix";
+        passerelle::append_json_string(out, s);
+        CHECK(out == "prefix" + reference_escape(s));
+    }
+    std::mt19937 rng(7);
+    std::uniform_int_distribution<int> byte(0, 255), len(0, 64);
+    for (int i = 0; i < 20000; ++i) {
+        std::string s(static_cast<size_t>(len(rng)), '\0');
+        for (auto& c : s) c = static_cast<char>(byte(rng));
+        std::string out;
+        passerelle::append_json_string(out, s);
+        if (out != reference_escape(s)) FAIL(i);
+    }
+    // Mostly plain text (ASCII and UTF-8 bytes) with a rare byte to escape at any
+    // offset: the 8-bytes-at-a-time path must stop exactly there.
+    const char specials[] = {'"', '\\', '\n', '\x01', '\x1f', '\0', ' ', '\x7f', '\x80', '\xff', '!', '#', '[', ']'};
+    std::uniform_int_distribution<int> pick(0, sizeof specials - 1), plain(0x20, 0xff), odds(0, 40);
+    for (int i = 0; i < 20000; ++i) {
+        std::string s(static_cast<size_t>(len(rng)), '\0');
+        for (auto& c : s) {
+            c = static_cast<char>(plain(rng));
+            if (c == '"' || c == '\\' || odds(rng) == 0) c = specials[pick(rng)];
+        }
+        std::string out;
+        passerelle::append_json_string(out, s);
+        if (out != reference_escape(s)) FAIL(i);
+    }
+}
