@@ -1,5 +1,7 @@
 #include "event_mapping.hpp"
 
+#include "data_json.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <cmath>
@@ -145,7 +147,7 @@ std::optional<Event> map_event(EventText&& ev) {
     if (!ev.data.empty()) {
         std::string& raw = e.attrs["data"];
         raw = std::move(ev.data);
-        data = json::parse(raw, nullptr, /*allow_exceptions=*/false);
+        data = parse_data_json(raw);
         have_json = !data.is_discarded();
         if (!have_json) e.attrs["data_invalid"] = "true";
     }

@@ -27,6 +27,9 @@ uint16_t parse_port(std::string_view s, const char* key_name) {
 class Sip final : public passerelle::Instance {
 public:
     using executor_type = passerelle::IoExecutor;
+    // RTP leaves every 20 ms from a timer on this thread: its loop may linger for
+    // wake-up coalescing ([daemon] coalesce) 1 ms at most, or frames go out late.
+    static constexpr std::chrono::microseconds max_coalesce{1000};
 
     static constexpr passerelle::ModuleInfo info{"sip", "1.0.0",
                                                  "SIP user agent: registers, answers with a spoken message, DTMF, calls, MESSAGE"};

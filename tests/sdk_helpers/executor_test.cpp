@@ -106,6 +106,21 @@ TEST_CASE("an io executor that ran out of work runs the stragglers of its linger
     check_stragglers_share_one_burst(ex);
 }
 
+TEST_CASE("a module's max_coalesce caps the daemon's coalescing, in either order", "[sdk][executor]") {
+    using std::chrono::microseconds;
+    auto api = host_with_coalescing(5'000);
+    passerelle::IoExecutor capped_after, capped_before, loose;
+    capped_after.attach_host(&api);
+    capped_after.cap_coalesce(microseconds(1'000));
+    CHECK(capped_after.coalesce() == microseconds(1'000));
+    capped_before.cap_coalesce(microseconds(1'000)); // what Glue does: the cap, then the host's value
+    capped_before.attach_host(&api);
+    CHECK(capped_before.coalesce() == microseconds(1'000));
+    loose.cap_coalesce(microseconds(20'000)); // a cap above the daemon's value changes nothing
+    loose.attach_host(&api);
+    CHECK(loose.coalesce() == microseconds(5'000));
+}
+
 TEST_CASE("an io executor's timers fire while it coalesces wake-ups", "[sdk][executor]") {
     auto api = host_with_coalescing(20'000); // the largest [daemon] coalesce
     std::atomic<int> fired{0};

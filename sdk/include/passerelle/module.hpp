@@ -2,7 +2,9 @@
 // from passerelle::Instance plus one PL_DEFINE_MODULE(Class) line; this header
 // writes the C descriptor, catches every exception at the boundary and runs
 // the instance's handlers on the module's executor (one serial thread per
-// loaded library unless the class names another executor_type).
+// loaded library unless the class names another executor_type). Optional
+// declarations: max_inflight (a sink's window), max_coalesce (the longest its
+// executor may linger to coalesce wake-ups, for modules that keep time).
 //
 //   class Hello : public passerelle::Instance {
 //   public:
@@ -32,6 +34,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
 #include <deque>
 #include <functional>
@@ -229,8 +232,22 @@ public:
         }
         if (api && api->struct_size >= offsetof(pl_host_api, coalesce_us) + sizeof(api->coalesce_us) &&
             api->coalesce_us >= 0)
-            coalesce_us_.store(api->coalesce_us);
+            coalesce_us_.store(std::min(api->coalesce_us, cap_us_.load()));
     }
+    // A module whose handlers keep time (RTP paced every 20 ms) lingers at most
+    // this long, whatever [daemon] coalesce says (Module::max_coalesce).
+    void cap_coalesce(std::chrono::microseconds cap) {
+        const int64_t us = std::max<int64_t>(0, cap.count());
+        cap_us_.store(us);
+        if (coalesce_us_.load() > us) coalesce_us_.store(us);
+    }
+
+    // How long a loop that ran out of work waits, unwoken, before it sleeps
+    // for real (pl_host_api.coalesce_us, capped by cap_coalesce). A wake-up
+    // costs ~10 us of CPU on a small VM, as much as handling the event; at
+    // 5,000 events/s spread over 1,000 cameras that is one wake-up per event
+    // unless they are coalesced.
+    std::chrono::microseconds coalesce() const { return std::chrono::microseconds(coalesce_us_.load()); }
 
 protected:
     // Brackets the handlers an executor runs for one wake-up (RAII).
@@ -252,16 +269,11 @@ protected:
     // Handlers run per burst at most: a flood must not hold events back for long.
     static constexpr int kMaxBurst = 64;
 
-    // How long a loop that ran out of work waits, unwoken, before it sleeps
-    // for real (pl_host_api.coalesce_us). A wake-up costs ~10 us of CPU on a
-    // small VM, as much as handling the event; at 5,000 events/s spread over
-    // 1,000 cameras that is one wake-up per event unless they are coalesced.
-    std::chrono::microseconds coalesce() const { return std::chrono::microseconds(coalesce_us_.load()); }
-
 private:
     std::atomic<void (*)(void*)> burst_begin_{nullptr};
     std::atomic<void (*)(void*)> burst_end_{nullptr};
     std::atomic<int64_t> coalesce_us_{0};
+    std::atomic<int64_t> cap_us_{INT64_MAX};
 };
 
 // The default executor: one thread with a queue, shared by the library's instances.
@@ -648,6 +660,7 @@ struct Glue {
         try {
             auto box = std::make_unique<Box>();
             std::shared_ptr<ExecutorT> ex = shared_executor<ExecutorT>(T::info.name);
+            if constexpr (requires { T::max_coalesce; }) ex->cap_coalesce(T::max_coalesce);
             ex->attach_host(args->host);
             box->executor = ex;
             nlohmann::json cfg = nlohmann::json::parse(from_pl(args->config_json));
