@@ -88,10 +88,10 @@ std::string timestamp_for_file(int64_t ns) {
     return std::string(buf) + "." + std::to_string((ns / 1000000) % 1000) + "Z";
 }
 
-// One HttpClient per (io_context, TLS settings), shared by the instances: a
-// client holds a TLS context with the trust store loaded, ~0.5 MB and a few ms
-// each, which 1,000 cameras must not pay 1,000 times. Connection pools and
-// auth caches are per origin inside it, so devices do not mix. Created from the
+// One HttpClient per (io_context, TLS settings), shared by the instances: one
+// client's bookkeeping instead of 1,000 (the TLS trust store itself is shared
+// process-wide by the SDK). Connection pools and auth caches are per origin
+// inside it, so devices do not mix. Created from the
 // kernel thread (create), released on the io thread (destroy).
 std::shared_ptr<http::HttpClient> shared_client(boost::asio::io_context& io, const http::ClientOptions& o) {
     static std::mutex mutex;

@@ -222,7 +222,7 @@ struct Device::Impl {
         load_arm_state();
         http::ClientOptions o;
         // A plain-http device never does TLS (redirects are refused), so its client
-        // skips loading the system CA store: ~1 MiB per instance, 1 GB for 1,000 cameras.
+        // does not even load the system CA store (https devices share one, see the SDK).
         const bool plain_http = cfg.base_url.rfind("http://", 0) == 0;
         o.verify_tls = cfg.verify_tls && !plain_http;
         o.ca_file = cfg.ca_file;

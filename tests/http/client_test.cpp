@@ -13,6 +13,9 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <string>
+#include <vector>
+#include <memory>
 #include <optional>
 #include <set>
 
@@ -632,6 +635,43 @@ TEST_CASE("TLS: verification on by default, ca_file trusts a self-signed device,
     ClientOptions missing;
     missing.ca_file = c.dir + "/does-not-exist.pem";
     CHECK_THROWS_AS(HttpClient(io, missing), std::runtime_error);
+}
+
+namespace {
+long rss_kib() {
+    std::ifstream in("/proc/self/status");
+    std::string line;
+    while (std::getline(in, line))
+        if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+    return -1;
+}
+} // namespace
+
+TEST_CASE("TLS: clients with the same trust settings share one loaded store, different settings do not mix") {
+    const Certs& c = certs();
+    boost::asio::io_context io;
+    // The system store costs ~870 KiB per OpenSSL context: 100 https cameras
+    // used to hold 100 copies (~87 MB). Now the first client loads it once.
+    std::vector<std::unique_ptr<HttpClient>> clients;
+    clients.push_back(std::make_unique<HttpClient>(io));
+    const long before = rss_kib();
+    REQUIRE(before > 0);
+    for (int i = 0; i < 100; ++i) clients.push_back(std::make_unique<HttpClient>(io));
+    const long grown = rss_kib() - before;
+    INFO("RSS grew by " << grown << " KiB for 100 more clients");
+    CHECK(grown < 10 * 1024);
+
+    // Sharing is per setting: a client pinned to another certificate still refuses this device.
+    TestServer server([](const ServerRequest&, Peer& peer) { return peer.write(test::response(200, "OK", {}, "x")); },
+                      &c.with_ip);
+    ClientOptions right, wrong;
+    right.ca_file = c.with_ip.cert;
+    wrong.ca_file = c.name_only.cert;
+    HttpClient a(io, right), b(io, wrong), a2(io, right);
+    CHECK(fetch(io, a, get(server.url("/", true))).ok());
+    CHECK(fetch(io, b, get(server.url("/", true))).error == ErrorKind::tls_verify);
+    CHECK(fetch(io, a2, get(server.url("/", true))).ok());
+    CHECK(fetch(io, *clients.back(), get(server.url("/", true))).error == ErrorKind::tls_verify); // system store
 }
 
 TEST_CASE("TLS: a certificate that does not name the IP fails host verification") {

@@ -3,7 +3,10 @@
 
 #include <boost/asio/post.hpp>
 
+#include <map>
+#include <mutex>
 #include <stdexcept>
+#include <utility>
 
 namespace passerelle::http {
 
@@ -63,26 +66,44 @@ void Pool::clear() {
     idle_.clear();
 }
 
+namespace {
+
+// One TLS context per trust setting (verify or not, which CA file), shared by the
+// clients of the process and freed with the last of them. An SSL_CTX is safe to
+// share across threads once configured; nothing changes it after this.
+std::shared_ptr<asio::ssl::context> shared_tls_context(bool verify, const std::string& ca_file) {
+    static std::mutex mutex;
+    static std::map<std::pair<bool, std::string>, std::weak_ptr<asio::ssl::context>> contexts;
+    std::lock_guard lock(mutex);
+    auto& slot = contexts[{verify, verify ? ca_file : std::string()}];
+    if (auto ctx = slot.lock()) return ctx;
+    auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
+    if (!verify) {
+        ctx->set_verify_mode(asio::ssl::verify_none);
+    } else {
+        ctx->set_verify_mode(asio::ssl::verify_peer);
+        beast::error_code ec;
+        if (!ca_file.empty()) {
+            ctx->load_verify_file(ca_file, ec);
+            if (ec) throw std::runtime_error("ca_file " + ca_file + " cannot be loaded as PEM certificates: " + ec.message());
+        } else {
+            ctx->set_default_verify_paths(ec);
+            if (ec) throw std::runtime_error("cannot load the system certificate store: " + ec.message());
+        }
+    }
+    slot = ctx;
+    return ctx;
+}
+
+} // namespace
+
 ClientCore::ClientCore(asio::io_context& io_context, ClientOptions opts)
     : io(io_context), options(std::move(opts)) {
-    if (!options.verify_tls) return; // built on first use, see ssl_context()
-    ssl.emplace(asio::ssl::context::tls_client);
-    ssl->set_verify_mode(asio::ssl::verify_peer);
-    beast::error_code ec;
-    if (!options.ca_file.empty()) {
-        ssl->load_verify_file(options.ca_file, ec);
-        if (ec) throw std::runtime_error("ca_file " + options.ca_file + " cannot be loaded as PEM certificates: " + ec.message());
-    } else {
-        ssl->set_default_verify_paths(ec);
-        if (ec) throw std::runtime_error("cannot load the system certificate store: " + ec.message());
-    }
+    if (options.verify_tls) ssl = shared_tls_context(true, options.ca_file); // a bad ca_file fails here
 }
 
 asio::ssl::context& ClientCore::ssl_context() {
-    if (!ssl) {
-        ssl.emplace(asio::ssl::context::tls_client);
-        ssl->set_verify_mode(asio::ssl::verify_none);
-    }
+    if (!ssl) ssl = shared_tls_context(options.verify_tls, options.ca_file);
     return *ssl;
 }
 

@@ -77,10 +77,12 @@ public:
     asio::io_context& io;
     ClientOptions options;
     // Built at once when verifying (a bad ca_file throws from the constructor),
-    // else on the first https exchange: an OpenSSL context is ~9 KB, and a
-    // plain-http device (most cameras) never needs one.
+    // else on the first https exchange. Shared by every client of the process
+    // with the same trust settings (shared_tls_context): a context with the
+    // system store loaded holds ~870 KiB, which 1,000 https cameras must not
+    // pay 1,000 times. A plain-http device (most cameras) never needs one.
     asio::ssl::context& ssl_context();
-    std::optional<asio::ssl::context> ssl;
+    std::shared_ptr<asio::ssl::context> ssl;
     Pool pool;
     std::map<std::string, AuthState> auth;          // by origin
     std::vector<std::weak_ptr<Exchange>> live;      // to cancel on destruction
