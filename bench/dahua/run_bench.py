@@ -59,7 +59,14 @@ def main():
     ap.add_argument("--wrap", default="",
                     help='command the daemon runs under, e.g. "valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.out" '
                          "(instructions per event: divide by the events written)")
+    ap.add_argument("--harness-cpu", type=int, default=None,
+                    help="pin the generator and this script (the file-log reader) to this CPU, leaving the daemon "
+                         "free on all: the simulated devices then compete less with the daemon for a core, as "
+                         "real cameras on other machines would not compete at all")
     args = ap.parse_args()
+    all_cpus = os.sched_getaffinity(0)
+    if args.harness_cpu is not None:
+        os.sched_setaffinity(0, {args.harness_cpu})  # the generator, started below, inherits it
 
     daemon = os.path.join(args.build, "bin", "passerelle")
     loadgen = os.path.join(args.build, "bench", "dahua_loadgen")
@@ -95,7 +102,8 @@ def main():
     with open(cfg, "w") as f:
         f.write("\n".join(lines))
     err = open(os.path.join(tmp, "daemon.stderr"), "wb")
-    d = subprocess.Popen(args.wrap.split() + [daemon, "run", "-c", cfg], stdout=subprocess.DEVNULL, stderr=err)
+    d = subprocess.Popen(args.wrap.split() + [daemon, "run", "-c", cfg], stdout=subprocess.DEVNULL, stderr=err,
+                         preexec_fn=lambda: os.sched_setaffinity(0, all_cpus))
     log = os.path.join(tmp, "events.log")
     try:
         t_start = time.time()

@@ -36,7 +36,7 @@ class InstantSink final : public SinkTarget {
 public:
     InstantSink(std::string name, uint32_t window, std::vector<int64_t>& push_ns, std::vector<int64_t>& latency_ns)
         : name_(std::move(name)), window_(window), push_ns_(push_ns), latency_ns_(latency_ns) {}
-    void deliver(const Job& job, Done done) override {
+    void deliver(const Job& job, Done done, bool) override {
         uint64_t i = job.event->id;
         latency_ns_[i] = now_ns() - push_ns_[i];
         last_ns_.store(now_ns(), std::memory_order_relaxed);

@@ -43,7 +43,9 @@ struct DaemonConfig {
     std::string log_level = "info";
     // [daemon] coalesce: how long a module's event loop that ran out of work
     // waits, unwoken, before it sleeps (see pl_host_api.coalesce_us). 0 = off.
+    // Unset, each module may use its own default (coalesce_configured false).
     int64_t coalesce_ms = 1;
+    bool coalesce_configured = false;
     ApiConfig api;
     bool api_enabled = true;
 };

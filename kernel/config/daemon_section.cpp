@@ -124,7 +124,10 @@ void read_daemon(Reader& r, const toml::table& root, DaemonConfig& out) {
     if (const auto* n = d->get("coalesce")) {
         if (auto ms = r.duration_value(*n, "daemon.coalesce")) {
             if (*ms > 20) r.error(r.pos(*n), "daemon.coalesce", "expected between 0ms (off) and 20ms");
-            else out.coalesce_ms = *ms;
+            else {
+                out.coalesce_ms = *ms;
+                out.coalesce_configured = true;
+            }
         }
     }
     if (const auto* n = d->get("api")) read_api(r, *n, out);

@@ -56,6 +56,7 @@ InstanceHost::InstanceHost(std::shared_ptr<ModuleLibrary> library, InstanceConfi
     api_.burst_begin = [](void*) { DeliveryEngine::burst_begin(); };
     api_.burst_end = [](void*) { DeliveryEngine::burst_end(); };
     api_.coalesce_us = services_.coalesce_us;
+    api_.coalesce_configured = services_.coalesce_configured ? 1 : 0;
     health_.since_ns = now_ns();
 }
 
@@ -105,7 +106,8 @@ void InstanceHost::stop() {
     }
 }
 
-void InstanceHost::invoke(const std::string& action, const std::string& params_json, const Event* event, Done done) {
+void InstanceHost::invoke(const std::string& action, const std::string& params_json, const Event* event, Done done,
+                          bool more_follows) {
     if (!instance_) {
         done(PL_ERR_INTERNAL, "instance '" + config_.name + "' is not running");
         return;
@@ -128,16 +130,20 @@ void InstanceHost::invoke(const std::string& action, const std::string& params_j
     }
     args.done = &PendingCall::complete;
     args.done_ctx = pending;
+    args.more_follows = more_follows ? 1 : 0;
     library_->descriptor().invoke(instance_, &args);
 }
 
-void InstanceHost::deliver(const Job& job, SinkTarget::Done done) {
+void InstanceHost::deliver(const Job& job, SinkTarget::Done done, bool more_follows) {
     static const std::string kDeliver = "deliver";
-    invoke(job.action.empty() ? kDeliver : job.action, job.params_json, job.event.get(), [this, done = std::move(done)](int32_t status, std::string result) {
-        if (status == PL_OK) delivered_.fetch_add(1, std::memory_order_relaxed);
-        else delivery_errors_.fetch_add(1, std::memory_order_relaxed);
-        done(status, result);
-    });
+    invoke(
+        job.action.empty() ? kDeliver : job.action, job.params_json, job.event.get(),
+        [this, done = std::move(done)](int32_t status, std::string result) {
+            if (status == PL_OK) delivered_.fetch_add(1, std::memory_order_relaxed);
+            else delivery_errors_.fetch_add(1, std::memory_order_relaxed);
+            done(status, result);
+        },
+        more_follows);
 }
 
 uint32_t InstanceHost::max_inflight() const {

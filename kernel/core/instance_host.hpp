@@ -28,6 +28,7 @@ struct HostServices {
     TimerService* timers = nullptr;
     std::string state_dir; // the daemon's; each instance gets <state_dir>/instances/<name>
     int64_t coalesce_us = 0; // [daemon] coalesce, passed to the module's executor
+    bool coalesce_configured = false; // set by the config: overrides the modules' own defaults
     // Runs an action of any instance (the control API's path); for modules
     // that take commands from outside (MQTT, Jeedom listen).
     std::function<void(const std::string& instance, const std::string& action, std::string params_json,
@@ -58,10 +59,12 @@ public:
     void stop();
 
     using Done = std::function<void(int32_t status, std::string result)>;
-    void invoke(const std::string& action, const std::string& params_json, const Event* event, Done done);
+    // more_follows: pl_invoke_args.more_follows (another call comes right after).
+    void invoke(const std::string& action, const std::string& params_json, const Event* event, Done done,
+                bool more_follows = false);
 
     // SinkTarget
-    void deliver(const Job& job, SinkTarget::Done done) override;
+    void deliver(const Job& job, SinkTarget::Done done, bool more_follows) override;
     const std::string& sink_name() const override { return config_.name; }
     uint32_t max_inflight() const override;
 

@@ -59,7 +59,7 @@ public:
         std::lock_guard lock(mutex_);
         host_ = std::move(host);
     }
-    void deliver(const Job& job, Done done) override {
+    void deliver(const Job& job, Done done, bool more_follows) override {
         std::shared_ptr<InstanceHost> host;
         {
             std::lock_guard lock(mutex_);
@@ -70,7 +70,9 @@ public:
             return;
         }
         // The host stays alive until its answer comes back.
-        host->deliver(job, [host, done = std::move(done)](int32_t status, std::string_view result) { done(status, result); });
+        host->deliver(
+            job, [host, done = std::move(done)](int32_t status, std::string_view result) { done(status, result); },
+            more_follows);
     }
     const std::string& sink_name() const override { return name_; }
     uint32_t max_inflight() const override { return max_inflight_; }
@@ -104,6 +106,7 @@ bool Daemon::build_instances(const Config& cfg, const std::vector<std::string>& 
         services.timers = timers_.get();
         services.state_dir = cfg.daemon.state_dir;
         services.coalesce_us = cfg.daemon.coalesce_ms * 1000;
+        services.coalesce_configured = cfg.daemon.coalesce_configured;
         services.invoke_action = [this](const std::string& instance, const std::string& action,
                                         std::string params, std::function<void(int32_t, std::string)> done) {
             invoke_action(instance, action, std::move(params), std::move(done));

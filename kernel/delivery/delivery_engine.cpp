@@ -160,11 +160,16 @@ struct DeliveryEngine::Core : std::enable_shared_from_this<DeliveryEngine::Core>
                 // Taken sends are delivered before any hand-over: they count as in
                 // flight, and one left behind would hold the window shut for good.
                 lk.unlock();
-                for (auto& s : sends)
-                    target.deliver(*s.job, [core = shared_from_this(), seq = s.seq, gen = s.generation](
-                                               int32_t status, std::string_view message) {
-                        core->on_result(seq, gen, status, message);
-                    });
+                for (size_t i = 0; i < sends.size(); ++i) {
+                    const Send& s = sends[i];
+                    target.deliver(
+                        *s.job,
+                        [core = shared_from_this(), seq = s.seq, gen = s.generation](int32_t status,
+                                                                                     std::string_view message) {
+                            core->on_result(seq, gen, status, message);
+                        },
+                        i + 1 < sends.size());
+                }
                 lk.lock();
             }
             if (turn == kMaxTurns) {

@@ -29,7 +29,9 @@ public:
     virtual ~SinkTarget() = default;
     using Done = std::function<void(int32_t status, std::string_view result)>; // pl_status + message
     // Must not block; `done` is called exactly once, from any thread.
-    virtual void deliver(const Job& job, Done done) = 0;
+    // more_follows: another deliver() to this sink comes right after this one
+    // returns (pl_invoke_args.more_follows), so the sink may wait for it.
+    virtual void deliver(const Job& job, Done done, bool more_follows) = 0;
     virtual const std::string& sink_name() const = 0;
     virtual uint32_t max_inflight() const = 0;
 };

@@ -51,6 +51,12 @@ public:
     // order (every handler runs serially on our executor), together (flush()).
     static constexpr uint32_t max_inflight = 256;
 
+    // And they come in bursts already (the kernel hands over what a source
+    // published in one wake-up at once), so this thread does not linger for
+    // more: that would only add a wake-up per burst. [daemon] coalesce, when
+    // set, applies instead.
+    static constexpr std::chrono::microseconds default_coalesce{0};
+
     // --- 3. Config ------------------------------------------------------------
     // A ConfigError thrown here is reported at the key's file:line:column.
     explicit FileLog(const passerelle::Init& init) : Instance(init), writer_(options_from(init.config)) {}

@@ -284,12 +284,14 @@ TEST_CASE("daemon.coalesce is a duration of 0 to 20 ms, 1 ms by default", "[conf
         Loaded l("[daemon]\nlog_level = \"info\"\n");
         REQUIRE(l.result.config);
         CHECK(l.result.config->daemon.coalesce_ms == 1);
+        CHECK_FALSE(l.result.config->daemon.coalesce_configured); // modules may use their own default
     }
     {
         Loaded l("[daemon]\ncoalesce = \"0ms\"\n");
         REQUIRE(l.result.issues.empty());
         REQUIRE(l.result.config);
         CHECK(l.result.config->daemon.coalesce_ms == 0);
+        CHECK(l.result.config->daemon.coalesce_configured); // set, even to the default: it applies to all
     }
     {
         Loaded l("[daemon]\ncoalesce = \"5ms\"\n");

@@ -361,7 +361,7 @@ TEST_CASE("a sink answering inside deliver() does not deadlock", "[delivery][mem
     struct Inline final : SinkTarget {
         std::string name = "inline";
         std::atomic<uint64_t> n{0};
-        void deliver(const Job&, Done done) override { ++n; done(PL_OK, "{}"); }
+        void deliver(const Job&, Done done, bool) override { ++n; done(PL_OK, "{}"); }
         const std::string& sink_name() const override { return name; }
         uint32_t max_inflight() const override { return 8; }
     } sink;
@@ -393,6 +393,35 @@ TEST_CASE("jobs appended in a burst are sent at its outermost end, in order", "[
     q->close(1s);
 }
 
+TEST_CASE("the sends of one turn tell the sink that more follow, all but the last", "[delivery][memory][burst]") {
+    // What lets a sink's executor hold its wake-up until the batch is whole
+    // (pl_invoke_args.more_follows): one wake-up per batch, not per event.
+    struct Recording final : SinkTarget {
+        std::string name = "recording";
+        std::vector<bool> more;
+        std::vector<Done> pending;
+        void deliver(const Job&, Done done, bool more_follows) override {
+            more.push_back(more_follows);
+            pending.push_back(std::move(done)); // answered later: the window stays full
+        }
+        const std::string& sink_name() const override { return name; }
+        uint32_t max_inflight() const override { return 4; }
+    } sink;
+    auto q = make_memory_sink_queue(sink);
+    DeliveryEngine::burst_begin();
+    for (uint64_t i = 1; i <= 6; ++i) q->push(make_job(i));
+    DeliveryEngine::burst_end();
+    CHECK(sink.more == std::vector<bool>{true, true, true, false}); // the window: 4 of 6
+    auto answers = std::move(sink.pending);
+    sink.pending.clear();
+    for (auto& done : answers) done(PL_OK, "{}"); // each answer frees one slot: one send each
+    CHECK(sink.more == std::vector<bool>{true, true, true, false, false, false});
+    q->push(make_job(7)); // alone: nothing follows it
+    CHECK(sink.more.back() == false);
+    for (auto& done : sink.pending) done(PL_OK, "{}");
+    q->close(1s);
+}
+
 // A sink that answers inside deliver(), on the driving thread.
 struct InlineSink final : SinkTarget {
     InlineSink(std::string n, uint32_t w) : name(std::move(n)), window(w) {}
@@ -400,7 +429,7 @@ struct InlineSink final : SinkTarget {
     uint32_t window;
     std::mutex m;
     std::vector<uint64_t> ids;
-    void deliver(const Job& job, Done done) override {
+    void deliver(const Job& job, Done done, bool) override {
         {
             std::lock_guard lk(m);
             ids.push_back(job.event->id);

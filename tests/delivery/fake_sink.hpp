@@ -49,7 +49,7 @@ public:
         thread_.join();
     }
 
-    void deliver(const Job& job, Done done) override {
+    void deliver(const Job& job, Done done, bool) override {
         std::lock_guard lk(m_);
         uint64_t id = job.event->id;
         int attempt = ++attempts_by_id_[id];

@@ -23,7 +23,7 @@ struct RecordingSink final : SinkTarget {
     mutable std::mutex m;
     std::vector<std::pair<std::string, uint64_t>> got; // (source/type/state, event id)
     explicit RecordingSink(std::string n) : name(std::move(n)) {}
-    void deliver(const Job& job, Done done) override {
+    void deliver(const Job& job, Done done, bool) override {
         {
             std::lock_guard lk(m);
             got.emplace_back(job.event->source + "/" + job.event->type + "/" + std::string(to_string(job.event->state)),

@@ -10,8 +10,12 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <memory>
+#include <mutex>
 #include <thread>
+#include <utility>
+#include <vector>
 
 namespace {
 
@@ -106,6 +110,35 @@ TEST_CASE("an io executor that ran out of work runs the stragglers of its linger
     check_stragglers_share_one_burst(ex);
 }
 
+TEST_CASE("a worker thread holds posts made ahead of a batch for the post that ends it", "[sdk][executor]") {
+    auto api = host_with_coalescing(0); // no linger: the worker sleeps as soon as it is out of work
+    passerelle::WorkerThread worker;
+    worker.attach_host(&api);
+    std::atomic<bool> first_ran{false}, last_ran{false};
+    worker.post([&] { first_ran = true; });
+    REQUIRE(wait_for(first_ran));
+    std::mutex m;
+    std::vector<std::pair<char, int>> runs; // (which, burst number)
+    auto record = [&](char which) {
+        std::lock_guard lock(m);
+        runs.emplace_back(which, g_bursts_begun.load());
+    };
+    worker.post_ahead([&] { record('a'); });
+    worker.post_ahead([&] { record('b'); });
+    worker.post([&] {
+        record('c');
+        last_ran = true;
+    });
+    REQUIRE(wait_for(last_ran));
+    std::lock_guard lock(m);
+    REQUIRE(runs.size() == 3);
+    CHECK(runs[0].first == 'a');
+    CHECK(runs[1].first == 'b');
+    CHECK(runs[2].first == 'c');
+    // One wake-up, one burst: the posts made ahead did not wake the worker.
+    CHECK(runs[0].second == runs[2].second);
+}
+
 TEST_CASE("a module's max_coalesce caps the daemon's coalescing, in either order", "[sdk][executor]") {
     using std::chrono::microseconds;
     auto api = host_with_coalescing(5'000);
@@ -119,6 +152,35 @@ TEST_CASE("a module's max_coalesce caps the daemon's coalescing, in either order
     loose.cap_coalesce(microseconds(20'000)); // a cap above the daemon's value changes nothing
     loose.attach_host(&api);
     CHECK(loose.coalesce() == microseconds(5'000));
+}
+
+TEST_CASE("a module's default_coalesce applies unless the config set [daemon] coalesce", "[sdk][executor]") {
+    using std::chrono::microseconds;
+    auto daemon_default = host_with_coalescing(1'000); // [daemon] coalesce absent: the daemon's 1 ms
+    auto configured = host_with_coalescing(1'000);     // coalesce = "1ms" written in the config
+    configured.coalesce_configured = 1;
+    auto old_host = host_with_coalescing(2'000); // an ABI 1.3 daemon cannot say: its value wins
+    old_host.struct_size = offsetof(pl_host_api, coalesce_us) + sizeof(old_host.coalesce_us);
+
+    passerelle::IoExecutor camera, camera_configured, camera_old_host, plain, capped;
+    for (auto* ex : {&camera, &camera_configured, &camera_old_host}) ex->prefer_coalesce(microseconds(5'000));
+    camera.attach_host(&daemon_default);
+    CHECK(camera.coalesce() == microseconds(5'000));
+    camera_configured.attach_host(&configured);
+    CHECK(camera_configured.coalesce() == microseconds(1'000));
+    camera_old_host.attach_host(&old_host);
+    CHECK(camera_old_host.coalesce() == microseconds(2'000));
+    plain.attach_host(&daemon_default); // no preference: the daemon's default
+    CHECK(plain.coalesce() == microseconds(1'000));
+    capped.cap_coalesce(microseconds(1'000)); // max_coalesce bounds a preference too
+    capped.prefer_coalesce(microseconds(5'000));
+    capped.attach_host(&daemon_default);
+    CHECK(capped.coalesce() == microseconds(1'000));
+
+    passerelle::WorkerThread sink; // a sink fed in bursts prefers not to linger at all
+    sink.prefer_coalesce(microseconds(0));
+    sink.attach_host(&daemon_default);
+    CHECK(sink.coalesce() == microseconds(0));
 }
 
 TEST_CASE("an io executor's timers fire while it coalesces wake-ups", "[sdk][executor]") {

@@ -23,7 +23,7 @@ extern "C" {
 #endif
 
 #define PL_ABI_MAJOR 1
-#define PL_ABI_MINOR 3
+#define PL_ABI_MINOR 4
 #define PL_ENTRY_SYMBOL "passerelle_module_v1"
 
 #if defined(_WIN32)
@@ -172,6 +172,12 @@ typedef struct pl_host_api {
      * trickle of events (a fleet of cameras) one wake-up then carries several
      * events instead of one. It adds at most this much latency. */
     int64_t coalesce_us;
+    /* Since ABI 1.4 (check struct_size): 1 when coalesce_us was set by the
+     * config ([daemon] coalesce), 0 when it is only the daemon's default. A
+     * module may then use a default of its own: a camera source, whose events
+     * need no millisecond, gathers longer; a sink whose input already comes in
+     * bursts need not linger at all. A value the config sets applies to all. */
+    int32_t coalesce_configured;
 } pl_host_api;
 
 typedef struct pl_instance pl_instance; /* opaque, owned by the module */
@@ -198,6 +204,13 @@ typedef struct pl_invoke_args {
     const pl_event* event; /* NULL for control-API actions that are not about an event */
     pl_completion_fn done;
     void* done_ctx;
+    /* Since ABI 1.4 (check struct_size): 1 when the host calls invoke on this
+     * instance again right after this call returns (a batch of deliveries; the
+     * last call of the batch says 0). A module may hold the wake-up of its
+     * thread, or its inline run, until that last call: a batch of N events
+     * then costs one wake-up and one write. If the batch is cut short, the
+     * host's next call to the instance, or its stop, comes soon after. */
+    int32_t more_follows;
 } pl_invoke_args;
 
 typedef struct pl_module_descriptor {

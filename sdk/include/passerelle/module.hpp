@@ -4,7 +4,8 @@
 // the instance's handlers on the module's executor (one serial thread per
 // loaded library unless the class names another executor_type). Optional
 // declarations: max_inflight (a sink's window), max_coalesce (the longest its
-// executor may linger to coalesce wake-ups, for modules that keep time).
+// executor may linger to coalesce wake-ups, for modules that keep time),
+// default_coalesce (how long it lingers unless [daemon] coalesce is set).
 //
 //   class Hello : public passerelle::Instance {
 //   public:
@@ -221,6 +222,10 @@ class Executor {
 public:
     virtual ~Executor() = default;
     virtual void post(std::function<void()> fn) = 0;
+    // A post the host says is followed at once by another one
+    // (pl_invoke_args.more_follows): an executor may hold its wake-up, or its
+    // inline run, for the next post.
+    virtual void post_ahead(std::function<void()> fn) { post(std::move(fn)); }
     virtual bool running_in_this_thread() const = 0;
     virtual void name_thread(std::string_view /*name*/) {} // for top -H and perf
     // The host's burst calls (ABI 1.2), so the loop brackets each wake-up's work.
@@ -231,8 +236,20 @@ public:
             burst_end_.store(api->burst_end);
         }
         if (api && api->struct_size >= offsetof(pl_host_api, coalesce_us) + sizeof(api->coalesce_us) &&
-            api->coalesce_us >= 0)
-            coalesce_us_.store(std::min(api->coalesce_us, cap_us_.load()));
+            api->coalesce_us >= 0) {
+            int64_t us = api->coalesce_us;
+            // A 1.3 host does not say whether the config chose: its value wins.
+            const bool configured =
+                api->struct_size < offsetof(pl_host_api, coalesce_configured) + sizeof(api->coalesce_configured) ||
+                api->coalesce_configured != 0;
+            if (!configured && preferred_us_.load() >= 0) us = preferred_us_.load();
+            coalesce_us_.store(std::min(us, cap_us_.load()));
+        }
+    }
+    // The module's own default (Module::default_coalesce), used unless the
+    // config sets [daemon] coalesce. Called before attach_host.
+    void prefer_coalesce(std::chrono::microseconds preferred) {
+        preferred_us_.store(std::max<int64_t>(0, preferred.count()));
     }
     // A module whose handlers keep time (RTP paced every 20 ms) lingers at most
     // this long, whatever [daemon] coalesce says (Module::max_coalesce).
@@ -274,6 +291,7 @@ private:
     std::atomic<void (*)(void*)> burst_end_{nullptr};
     std::atomic<int64_t> coalesce_us_{0};
     std::atomic<int64_t> cap_us_{INT64_MAX};
+    std::atomic<int64_t> preferred_us_{-1}; // -1: none, the daemon's default applies
 };
 
 // The default executor: one thread with a queue, shared by the library's instances.
@@ -296,6 +314,10 @@ public:
             wake = asleep_; // a lingering worker comes back by itself
         }
         if (wake) cv_.notify_one();
+    }
+    void post_ahead(std::function<void()> fn) override {
+        std::lock_guard lock(mutex_);
+        queue_.push_back(std::move(fn)); // the next post wakes the worker for both
     }
     bool running_in_this_thread() const override { return std::this_thread::get_id() == thread_.get_id(); }
     void name_thread(std::string_view name) override { set_thread_name(thread_, name); }
@@ -661,6 +683,7 @@ struct Glue {
             auto box = std::make_unique<Box>();
             std::shared_ptr<ExecutorT> ex = shared_executor<ExecutorT>(T::info.name);
             if constexpr (requires { T::max_coalesce; }) ex->cap_coalesce(T::max_coalesce);
+            if constexpr (requires { T::default_coalesce; }) ex->prefer_coalesce(T::default_coalesce);
             ex->attach_host(args->host);
             box->executor = ex;
             nlohmann::json cfg = nlohmann::json::parse(from_pl(args->config_json));
@@ -730,7 +753,7 @@ struct Glue {
             call->reply = reply;
             Box* b = box(inst);
             Instance* target = b->instance.get();
-            b->executor->post([call, target] {
+            auto run = [call, target] {
                 try {
                     target->on_action(*call);
                 } catch (const ConfigError& e) {
@@ -738,7 +761,12 @@ struct Glue {
                 } catch (const std::exception& e) {
                     call->reply.fail(PL_ERR_INTERNAL, e.what());
                 }
-            });
+            };
+            const bool more_follows =
+                args->struct_size >= offsetof(pl_invoke_args, more_follows) + sizeof(args->more_follows) &&
+                args->more_follows != 0;
+            if (more_follows) b->executor->post_ahead(std::move(run));
+            else b->executor->post(std::move(run));
         } catch (const std::exception& e) {
             reply.fail(PL_ERR_INVALID, std::string("bad params: ") + e.what());
         }
