@@ -92,3 +92,64 @@ TEST_CASE("append_json_string escapes exactly what JSON needs, in runs or alone"
         if (out != reference_escape(s)) FAIL(i);
     }
 }
+
+TEST_CASE("an event view is written exactly as its copy would be, or declined", "[sdk][event_json]") {
+    using passerelle::Event;
+    std::mt19937_64 rng(42);
+    const std::string alphabet = std::string("az\"\\\n\t\x01\x1f ") + "\xC3\xA9";
+    auto random_text = [&](size_t max_len) {
+        std::string s(rng() % (max_len + 1), ' ');
+        for (auto& c : s) c = alphabet[rng() % alphabet.size()];
+        return s;
+    };
+    for (int round = 0; round < 500; ++round) {
+        Event e;
+        e.id = rng();
+        e.time_ns = static_cast<int64_t>(rng() % 4'000'000'000'000'000'000ULL);
+        e.received_ns = e.time_ns + static_cast<int64_t>(rng() % 1'000'000'000);
+        e.source = random_text(12);
+        e.module = "dahua";
+        e.type = random_text(8);
+        e.code = random_text(20);
+        e.channel = static_cast<int32_t>(rng() % 64) - 1;
+        e.state = static_cast<passerelle::State>(rng() % 3);
+        for (int k = static_cast<int>(rng() % 6); k > 0; --k) e.attrs[random_text(6)] = random_text(40);
+        if (rng() % 4 == 0) {
+            e.attachment_mime = "image/jpeg";
+            e.attachment_path = random_text(30);
+        }
+        passerelle::EventView view(e);
+        std::string from_view = "prefix:";
+        REQUIRE(passerelle::append_event_json(from_view, *view.get()));
+        CHECK(from_view == "prefix:" + passerelle::event_to_json(e));
+    }
+
+    // Attributes a copy would reorder or merge: declined, nothing written.
+    pl_kv unsorted[] = {{{"b", 1}, {"1", 1}}, {{"a", 1}, {"2", 1}}};
+    pl_kv twice[] = {{{"a", 1}, {"1", 1}}, {{"a", 1}, {"2", 1}}};
+    for (pl_kv* attrs : {unsorted, twice}) {
+        pl_event raw{};
+        raw.struct_size = sizeof raw;
+        raw.attrs = attrs;
+        raw.attrs_count = 2;
+        std::string out = "untouched";
+        CHECK_FALSE(passerelle::append_event_json(out, raw));
+        CHECK(out == "untouched");
+    }
+
+    // A view from an older host, without the attachment fields, and a state
+    // number no version defines: written as from_pl reads them.
+    Event e;
+    e.id = 7;
+    e.attrs = {{"k", "v"}};
+    e.attachment_path = "ignored";
+    passerelle::EventView view(e);
+    pl_event old = *view.get();
+    old.struct_size = offsetof(pl_event, attrs_count) + sizeof(size_t);
+    old.state = 99;
+    std::string out;
+    REQUIRE(passerelle::append_event_json(out, old));
+    CHECK(out == passerelle::event_to_json(passerelle::from_pl(old)));
+    CHECK(out.find("attachment") == std::string::npos);
+    CHECK(out.find("\"state\":\"pulse\"") != std::string::npos);
+}

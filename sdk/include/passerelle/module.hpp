@@ -33,6 +33,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <concepts>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -416,6 +417,9 @@ struct Call {
     std::string action;
     Fields params;
     std::optional<Event> event;
+    // What the module's take_event_view made of the event, when it took it as
+    // a view (event then stays empty). See Glue::invoke.
+    std::string prepared;
     Reply reply;
 };
 
@@ -740,6 +744,21 @@ struct Glue {
         b.reset(); // may join the executor thread when this was the last instance
     }
 
+    // A call's event is copied into call.event, for the handler runs later, on
+    // the executor. A module may instead declare
+    //   static bool take_event_view(const pl_event& event, passerelle::Call& call);
+    // which runs here, on the host's calling thread, while the view is valid:
+    // it turns the event into what its handler needs (call.prepared; filelog:
+    // the JSON line) and returns true, or false for the copy. Static, so it
+    // cannot touch the instance's state from the wrong thread.
+    static void take_event(const pl_event& event, Call& call) {
+        if constexpr (requires { { T::take_event_view(event, call) } -> std::same_as<bool>; }) {
+            if (T::take_event_view(event, call)) return;
+            call.prepared.clear();
+        }
+        call.event = from_pl(event);
+    }
+
     static void invoke(pl_instance* inst, const pl_invoke_args* args) {
         Reply reply(args->done, args->done_ctx);
         try {
@@ -749,7 +768,7 @@ struct Glue {
             // A route without params sends "{}" with every event: no parser for it.
             call->params = Fields(params.empty() || params == "{}" ? nlohmann::json::object()
                                                                    : nlohmann::json::parse(params));
-            if (args->event) call->event = from_pl(*args->event);
+            if (args->event) take_event(*args->event, *call);
             call->reply = reply;
             Box* b = box(inst);
             Instance* target = b->instance.get();
