@@ -4,7 +4,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <charconv>
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <string>
 #include <unordered_map>
@@ -50,18 +52,33 @@ const std::unordered_map<std::string_view, std::string_view>& code_table() {
     return table;
 }
 
+// Integers (most of what cameras send: Seq, UTC, Id) are written here: dump()
+// builds a serializer, an output adapter and reads the locale for each one.
 std::string scalar_text(const json& j) {
     if (j.is_string()) return j.get<std::string>();
     if (j.is_null()) return {};
-    return j.dump();
+    char buf[24];
+    std::to_chars_result r{};
+    if (j.is_number_unsigned()) r = std::to_chars(buf, buf + sizeof buf, j.get<std::uint64_t>());
+    else if (j.is_number_integer()) r = std::to_chars(buf, buf + sizeof buf, j.get<std::int64_t>());
+    else return j.dump(); // floats keep nlohmann's shortest round-trip form; booleans
+    return std::string(buf, r.ptr);
 }
 
-void flatten(const json& j, const std::string& path, int depth, std::map<std::string, std::string, std::less<>>& attrs,
+// path grows and shrinks in place as the walk goes down and up: one buffer
+// for every attribute name, not two temporaries per member.
+void flatten(const json& j, std::string& path, int depth, std::map<std::string, std::string, std::less<>>& attrs,
              std::size_t& budget) {
     if (budget == 0) return;
+    const std::size_t parent = path.size();
     if (j.is_object()) {
         if (depth >= kMaxFlattenDepth) return;
-        for (auto it = j.begin(); it != j.end() && budget; ++it) flatten(*it, path + "." + it.key(), depth + 1, attrs, budget);
+        for (auto it = j.begin(); it != j.end() && budget; ++it) {
+            path.push_back('.');
+            path += it.key();
+            flatten(*it, path, depth + 1, attrs, budget);
+            path.resize(parent);
+        }
         return;
     }
     if (j.is_array()) {
@@ -84,7 +101,11 @@ void flatten(const json& j, const std::string& path, int depth, std::map<std::st
         std::size_t i = 0;
         for (const auto& e : j) {
             if (!budget) break;
-            flatten(e, path + "[" + std::to_string(i++) + "]", depth + 1, attrs, budget);
+            path.push_back('[');
+            path += std::to_string(i++);
+            path.push_back(']');
+            flatten(e, path, depth + 1, attrs, budget);
+            path.resize(parent);
         }
         return;
     }
@@ -153,7 +174,8 @@ std::optional<Event> map_event(EventText&& ev) {
     }
     if (have_json) {
         std::size_t budget = kMaxFlattenedAttrs;
-        flatten(data, "data", 0, e.attrs, budget);
+        std::string path = "data";
+        flatten(data, path, 0, e.attrs, budget);
 
         // Device time (seconds since the epoch, sometimes fractional).
         if (const json* utc = find_member(data, "UTC"); utc && (utc->is_number() || utc->is_string())) {

@@ -7,6 +7,7 @@
 #include <passerelle/civil_time.hpp>
 #include <passerelle/event.hpp>
 
+#include <array>
 #include <charconv>
 #include <concepts>
 #include <cstddef>
@@ -16,32 +17,56 @@
 
 namespace passerelle {
 
-// Appends s as a JSON string, quotes included. Runs of characters that need no
-// escape are copied in one append: this is on every sink's hot path.
+namespace detail {
+// How many bytes escaping a byte adds: 1 for \" \\ \n \r \t, 5 for the other
+// control characters (\u00XX), 0 for everything else (UTF-8 passes as is).
+inline constexpr auto kJsonExtra = [] {
+    std::array<uint8_t, 256> t{};
+    for (int c = 0; c < 0x20; ++c) t[c] = 5;
+    t['"'] = t['\\'] = t['\n'] = t['\r'] = t['\t'] = 1;
+    return t;
+}();
+} // namespace detail
+
+// Appends s as a JSON string, quotes included. On every sink's hot path: one
+// pass counts what escaping adds, then the string is either appended whole or
+// written escaped into space made once (no append per escaped run).
 inline void append_json_string(std::string& out, std::string_view s) {
+    size_t extra = 0;
+    for (unsigned char c : s) extra += detail::kJsonExtra[c];
+    const size_t at = out.size();
+    if (extra == 0) {
+        out.reserve(at + s.size() + 2);
+        out.push_back('"');
+        out.append(s);
+        out.push_back('"');
+        return;
+    }
     static constexpr char hex[] = "0123456789abcdef";
-    out.push_back('"');
-    const char* run = s.data();
-    const char* const end = run + s.size();
-    for (const char* p = run; p != end;) {
-        const auto c = static_cast<unsigned char>(*p++);
-        if (c >= 0x20 && c != '"' && c != '\\') continue;
-        out.append(run, static_cast<size_t>(p - 1 - run));
-        run = p;
-        switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
-        default: {
-            const char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-            out.append(u, sizeof u);
+    out.resize(at + s.size() + extra + 2);
+    char* p = out.data() + at;
+    *p++ = '"';
+    for (unsigned char c : s) {
+        if (detail::kJsonExtra[c] == 0) {
+            *p++ = static_cast<char>(c);
+            continue;
         }
+        *p++ = '\\';
+        switch (c) {
+        case '"': *p++ = '"'; break;
+        case '\\': *p++ = '\\'; break;
+        case '\n': *p++ = 'n'; break;
+        case '\r': *p++ = 'r'; break;
+        case '\t': *p++ = 't'; break;
+        default:
+            *p++ = 'u';
+            *p++ = '0';
+            *p++ = '0';
+            *p++ = hex[c >> 4];
+            *p++ = hex[c & 15];
         }
     }
-    out.append(run, static_cast<size_t>(end - run));
-    out.push_back('"');
+    *p = '"';
 }
 
 namespace detail {
@@ -102,6 +127,9 @@ inline void append_integer(std::string& out, std::integral auto value) {
     out.append(buf, static_cast<size_t>(end - buf));
 }
 
+// Bytes of a line besides its strings: names, punctuation, times, numbers.
+inline constexpr size_t kJsonFrame = 192;
+
 // The one writer behind both overloads below: for_each_attr(emit) calls
 // emit(key, value) for each attribute, in order.
 template <class ForEachAttr>
@@ -151,6 +179,9 @@ void append_event_json_parts(std::string& out, uint64_t id, int64_t time_ns, int
 // One event as a compact JSON object (no trailing newline). The attachment
 // appears only when the event has been given a path (bytes never go in JSON).
 inline void append_event_json(std::string& out, const Event& e) {
+    size_t text = e.source.size() + e.module.size() + e.type.size() + e.code.size() + e.attachment_path.size();
+    for (const auto& [k, v] : e.attrs) text += k.size() + v.size() + 6;
+    out.reserve(out.size() + detail::kJsonFrame + text + text / 8); // one allocation for the line, escapes included
     detail::append_event_json_parts(
         out, e.id, e.time_ns, e.received_ns, e.source, e.module, e.type, e.code, e.channel, e.state,
         [&](auto&& emit) {
@@ -167,6 +198,10 @@ inline bool append_event_json(std::string& out, const pl_event& e) {
     for (size_t i = 1; e.attrs && i < e.attrs_count; ++i)
         if (!(from_pl(e.attrs[i - 1].key) < from_pl(e.attrs[i].key))) return false;
     const bool has_attachment_fields = e.struct_size >= offsetof(pl_event, attachment_path) + sizeof(pl_str);
+    size_t text = e.source.size + e.module.size + e.type.size + e.code.size +
+                  (has_attachment_fields ? e.attachment_path.size : 0);
+    for (size_t i = 0; e.attrs && i < e.attrs_count; ++i) text += e.attrs[i].key.size + e.attrs[i].value.size + 6;
+    out.reserve(out.size() + detail::kJsonFrame + text + text / 8);
     const State state =
         (e.state == PL_STATE_START || e.state == PL_STATE_STOP) ? static_cast<State>(e.state) : State::pulse;
     detail::append_event_json_parts(
