@@ -58,6 +58,8 @@ def main():
     ap.add_argument("--warmup", type=float, default=3)
     ap.add_argument("--no-outbox", action="store_true",
                     help="give the filelog sink outbox = false (memory queue instead of the SQLite outbox)")
+    ap.add_argument("--coalesce", default=None,
+                    help='[daemon] coalesce for the daemon, e.g. "1ms" (default: unset, each module\'s own)')
     args = ap.parse_args()
 
     work = tempfile.mkdtemp(prefix="hik-fleet-")
@@ -67,7 +69,8 @@ def main():
     port = int(loadgen.stdout.readline().split()[1])
     api = free_port()
     log = os.path.join(work, "events.log")
-    cfg = [f'[daemon]\nstate_dir = "{work}/state"\nmodules = ["{args.build}/lib/passerelle"]\n',
+    cfg = [f'[daemon]\nstate_dir = "{work}/state"\nmodules = ["{args.build}/lib/passerelle"]\n' +
+           (f'coalesce = "{args.coalesce}"\n' if args.coalesce else ''),
            f'[daemon.api]\nlisten = "127.0.0.1:{api}"\n',
            f'[instance.events]\nmodule = "filelog"\npath = "{log}"\nmax_size = "0"\n' +
            ('outbox = false\n' if args.no_outbox else ''),
