@@ -207,7 +207,7 @@ typedef struct pl_invoke_args {
     /* Since ABI 1.4 (check struct_size): 1 when the host calls invoke on this
      * instance again right after this call returns (a batch of deliveries; the
      * last call of the batch says 0). A module may hold the wake-up of its
-     * thread, or its inline run, until that last call: a batch of N events
+     * thread until that last call: a batch of N events
      * then costs one wake-up and one write. If the batch is cut short, the
      * host's next call to the instance, or its stop, comes soon after. */
     int32_t more_follows;

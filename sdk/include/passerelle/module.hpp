@@ -224,8 +224,8 @@ public:
     virtual ~Executor() = default;
     virtual void post(std::function<void()> fn) = 0;
     // A post the host says is followed at once by another one
-    // (pl_invoke_args.more_follows): an executor may hold its wake-up, or its
-    // inline run, for the next post.
+    // (pl_invoke_args.more_follows): an executor may hold its wake-up for the
+    // next post (WorkerThread does; the default posts at once).
     virtual void post_ahead(std::function<void()> fn) { post(std::move(fn)); }
     virtual bool running_in_this_thread() const = 0;
     virtual void name_thread(std::string_view /*name*/) {} // for top -H and perf
