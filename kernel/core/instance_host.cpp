@@ -6,6 +6,7 @@
 #include "core/timer_service.hpp"
 #include "delivery/delivery_engine.hpp"
 
+#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -30,6 +31,18 @@ struct PendingCall {
 };
 
 bool is_good_health(std::string_view state) { return state == "ok" || state == "connected" || state == "registered"; }
+
+// The device's identity, as a module reports it in its health info: sinks that
+// describe devices (MQTT discovery, Jeedom equipment) read it from the device event.
+DeviceIdentity identity_from_info(std::string_view info_json) {
+    DeviceIdentity identity;
+    auto info = nlohmann::json::parse(info_json, nullptr, false);
+    if (!info.is_object()) return identity;
+    for (const char* key : {"model", "serial", "firmware"})
+        if (auto it = info.find(key); it != info.end() && it->is_string() && !it->get_ref<const std::string&>().empty())
+            identity[key] = it->get<std::string>();
+    return identity;
+}
 
 } // namespace
 
@@ -207,13 +220,24 @@ void InstanceHost::api_set_health(void* ctx, pl_str state, pl_str detail, pl_str
     std::string new_state(from_pl(state));
     std::string new_detail = mask_secrets(std::string(from_pl(detail)));
     bool changed;
+    DeviceIdentity identity;
     {
         std::lock_guard lock(self->mutex_);
         changed = self->health_.state != new_state;
         self->health_.state = new_state;
         self->health_.detail = new_detail;
-        if (info.size) self->health_.info_json = std::string(from_pl(info));
         if (changed) self->health_.since_ns = now_ns();
+        if (info.size) {
+            self->health_.info_json = std::string(from_pl(info));
+            // A model or serial learnt after the state settled is news too. A key the
+            // info leaves out keeps its value: a device does not lose its serial.
+            for (auto& [key, value] : identity_from_info(self->health_.info_json)) {
+                auto& known = self->health_.identity[key];
+                changed = changed || known != value;
+                known = value;
+            }
+        }
+        identity = self->health_.identity;
         if (!is_good_health(new_state) && !new_detail.empty()) self->health_.last_error = new_detail;
     }
     if (!changed) return;
@@ -227,6 +251,7 @@ void InstanceHost::api_set_health(void* ctx, pl_str state, pl_str detail, pl_str
     e->state = is_good_health(new_state) ? State::start : State::stop;
     e->received_ns = e->time_ns = now_ns();
     if (!new_detail.empty()) e->attrs["detail"] = new_detail;
+    for (auto& [key, value] : identity) e->attrs[key] = value;
     self->services_.publish(std::move(e));
 }
 

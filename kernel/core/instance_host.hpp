@@ -36,10 +36,14 @@ struct HostServices {
         invoke_action;
 };
 
+// model, serial, firmware: what the module's health info says of the device.
+using DeviceIdentity = std::map<std::string, std::string>;
+
 struct InstanceHealth {
     std::string state = "starting";
     std::string detail;
     std::string info_json; // extra fields from the module (model, serial, ...)
+    DeviceIdentity identity; // from every info_json so far, the latest value of each key
     std::string last_error;
     int64_t since_ns = 0;
 };

@@ -264,6 +264,11 @@ struct DeliveryEngine::Core : std::enable_shared_from_this<DeliveryEngine::Core>
                 counters.last_error = e.message;
                 counters.health = "auth_failed";
                 auto delay = auth_backoff(opt.auth_retry_base, opt.auth_retry_max, auth_attempt++);
+                // The sink may know the pause must be longer: Jeedom bans an IP for its
+                // configured ban time after wrong keys, and every request in between
+                // extends the ban.
+                if (int64_t after = parse_retry_after_ms(e.message); after > delay.count())
+                    delay = std::chrono::milliseconds(std::min<int64_t>(after, 24 * 3600 * 1000));
                 log(PL_LOG_ERROR, "sink '" + name + "' failed authentication (" + e.message +
                                       "); paused, trying again in " + std::to_string(delay.count() / 1000) + " s");
                 go_back(delay);

@@ -238,6 +238,24 @@ TEST_CASE("an auth failure pauses the sink without a tight loop, then resumes", 
     q->close(1s);
 }
 
+TEST_CASE("an auth pause lasts at least what the sink asks for", "[delivery][memory][auth]") {
+    FakeSink sink("jeedom", 1);
+    sink.set_script([](const Job&, int attempt) {
+        return attempt == 1 ? Answer{PL_ERR_AUTH, "retry_after_ms=400 HTTP 404 banned"} : Answer{};
+    });
+    QueueOptions o;
+    o.auth_retry_base = 10ms; // the sink's 400 ms wins over the (short) auth backoff
+    o.auth_retry_max = 20ms;
+    auto q = make_memory_sink_queue(sink, o);
+    q->push(make_job(1));
+    REQUIRE(sink.wait_until([&] { return q->stats().health == "auth_failed"; }));
+    REQUIRE(sink.wait_ok(1, 5s));
+    auto times = sink.attempt_times(1);
+    REQUIRE(times.size() == 2);
+    CHECK(times[1] - times[0] >= 400ms);
+    q->close(1s);
+}
+
 TEST_CASE("max_age gives up a stale start or pulse but always delivers a stop", "[delivery][memory][max_age]") {
     FakeSink sink("jeedom", 1);
     LogCapture logs;

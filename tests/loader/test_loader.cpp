@@ -38,8 +38,9 @@ TEST_CASE("a good module loads with its declaration") {
     CHECK(std::string(lib->descriptor().version) == "2.1.0");
     REQUIRE(lib->schema().keys.size() == 1);
     CHECK(std::string(lib->schema().keys[0].name) == "answer");
-    REQUIRE(lib->schema().actions.size() == 1);
+    REQUIRE(lib->schema().actions.size() == 2);
     CHECK(lib->schema().actions[0] == "echo");
+    CHECK(lib->schema().actions[1] == "health");
 }
 
 TEST_CASE("wrong ABI major is refused naming both versions") {
