@@ -57,6 +57,8 @@ struct InstanceConfig {
     // Outbox bounds of this instance as a sink (drop-oldest beyond them); 0 = the default.
     uint64_t outbox_max_events = 0;
     uint64_t outbox_max_bytes = 0;
+    // Cap of the exponential backoff (full jitter) after transient failures; 0 = the default (5 min).
+    int64_t retry_max_ms = 0;
     // `outbox = false`: deliveries to this sink go through an in-memory queue
     // instead of the durable SQLite outbox (for a sink whose own output is the
     // durable record, such as filelog). Default true: durable.
@@ -68,7 +70,7 @@ struct InstanceConfig {
     // Fingerprint for SIGHUP reload: instances whose fingerprint is unchanged keep running.
     std::string fingerprint() const {
         return module + '\n' + log_level + '\n' + std::to_string(outbox_max_events) + '\n' +
-               std::to_string(outbox_max_bytes) + '\n' + (outbox ? "outbox" : "memory") + '\n' + config_json;
+               std::to_string(outbox_max_bytes) + '\n' + std::to_string(retry_max_ms) + '\n' + (outbox ? "outbox" : "memory") + '\n' + config_json;
     }
 };
 

@@ -70,7 +70,8 @@ private:
     }
 
     void reject_unknown_keys() {
-        std::vector<std::string> candidates{"module", "log_level", "outbox", "outbox_max_events", "outbox_max_bytes"};
+        std::vector<std::string> candidates{"module", "log_level", "outbox", "outbox_max_events", "outbox_max_bytes",
+                                            "retry_max"};
         for (const auto& d : schema_.keys) {
             if (!d.name) continue;
             candidates.emplace_back(d.name);
@@ -79,8 +80,7 @@ private:
         for (auto&& [k, v] : t_) {
             std::string_view key = k.str();
             if (key == "module" || key == "log_level" || key == "outbox" || key == "outbox_max_events" ||
-                key == "outbox_max_bytes" ||
-                decl_named(key) || file_form_of(key))
+                key == "outbox_max_bytes" || key == "retry_max" || decl_named(key) || file_form_of(key))
                 continue;
             r_.error(r_.pos(k), join_path(path_, key),
                      "unknown key for module \"" + schema_.name + "\"" + did_you_mean(key, candidates));
@@ -338,6 +338,18 @@ void read_instances(Reader& r, const toml::table& root, const SchemaLookup& sche
             else if (const auto* s = n->as_string()) v = key_value_from_text(PL_KEY_SIZE, s->get());
             if (v && v->is_number_integer() && v->get<int64_t>() > 0) ic.outbox_max_bytes = v->get<uint64_t>();
             else r.error(r.pos(*n), path + ".outbox_max_bytes", "expected a size above 0 such as \"64MiB\", " + got(*n));
+        }
+
+        if (const auto* n = t->get("retry_max")) {
+            // The cap of the transient-failure backoff: a box that comes back after an
+            // outage is tried again within this much time.
+            std::optional<nlohmann::json> v;
+            if (const auto* s = n->as_string()) v = key_value_from_text(PL_KEY_DURATION, s->get());
+            constexpr int64_t kDay = 24 * 3600 * 1000;
+            if (v && v->is_number_integer() && v->get<int64_t>() >= 100 && v->get<int64_t>() <= kDay)
+                ic.retry_max_ms = v->get<int64_t>();
+            else
+                r.error(r.pos(*n), path + ".retry_max", "expected a duration between 100ms and 1d such as \"5m\", " + got(*n));
         }
 
         const toml::node* module = t->get("module");

@@ -132,6 +132,10 @@ Daemon::Sink Daemon::open_sink(const std::shared_ptr<InstanceHost>& host) {
     if (const InstanceConfig* inst = config_.find_instance(host->name())) {
         if (inst->outbox_max_events) options.max_events = inst->outbox_max_events;
         if (inst->outbox_max_bytes) options.max_bytes = inst->outbox_max_bytes;
+        if (inst->retry_max_ms) {
+            options.retry_max = std::chrono::milliseconds(inst->retry_max_ms);
+            options.retry_base = std::min(options.retry_base, options.retry_max);
+        }
         sink.durable = inst->outbox;
     }
     // `outbox = false`: the same delivery engine (order, window, retries, bounds)

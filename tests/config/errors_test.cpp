@@ -314,3 +314,30 @@ TEST_CASE("outbox is a boolean kernel key, durable by default", "[config][errors
     Loaded near(std::string("[instance.cam]\n") + camera_basics + "outbx = false\n");
     CHECK_THAT(near.issue("instance.cam.outbx").message, Contains("did you mean 'outbox'?"));
 }
+
+TEST_CASE("retry_max caps a sink's backoff: a duration from 100ms to 1d", "[config][errors][outbox]") {
+    Loaded ok(std::string("[instance.cam]\n") + camera_basics + "retry_max = \"30s\"\n");
+    REQUIRE(ok.result.config.has_value());
+    CHECK(ok.result.config->instances.at(0).retry_max_ms == 30000);
+    Loaded unset(std::string("[instance.cam]\n") + camera_basics);
+    REQUIRE(unset.result.config.has_value());
+    CHECK(unset.result.config->instances.at(0).retry_max_ms == 0); // the engine's default
+    for (const char* bad : {"\"10ms\"", "\"2d\"", "\"soon\"", "30"}) {
+        INFO(bad);
+        Loaded l(std::string("[instance.cam]\n") + camera_basics + "retry_max = " + bad + "\n");
+        require_at(l, "instance.cam.retry_max", 5, 13);
+        CHECK_THAT(l.issue("instance.cam.retry_max").message, Contains("between 100ms and 1d"));
+    }
+}
+
+TEST_CASE("outbox bounds: events above 0, bytes as a size", "[config][errors][outbox]") {
+    Loaded ok(std::string("[instance.cam]\n") + camera_basics + "outbox_max_events = 500\noutbox_max_bytes = \"2MiB\"\n");
+    REQUIRE(ok.result.config.has_value());
+    CHECK(ok.result.config->instances.at(0).outbox_max_events == 500);
+    CHECK(ok.result.config->instances.at(0).outbox_max_bytes == 2 * 1024 * 1024);
+    Loaded zero(std::string("[instance.cam]\n") + camera_basics + "outbox_max_events = 0\n");
+    require_at(zero, "instance.cam.outbox_max_events", 5, 21);
+    Loaded size(std::string("[instance.cam]\n") + camera_basics + "outbox_max_bytes = \"lots\"\n");
+    require_at(size, "instance.cam.outbox_max_bytes", 5, 20);
+    CHECK_THAT(size.issue("instance.cam.outbox_max_bytes").message, Contains("such as \"64MiB\""));
+}

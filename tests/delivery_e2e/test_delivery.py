@@ -99,23 +99,27 @@ class CrashTest(unittest.TestCase):
             state = d.path("state")
             self.assertTrue(wait_until(lambda: len(outbox_rows(state, "hook")) == 30, timeout=10), d.log())
 
-            # A stream still flowing when the daemon is killed.
-            confirmed = []
+            # A stream still flowing when the daemon is killed, paced (~100/s) so
+            # that it runs for seconds before the kill.
+            confirmed = []  # (seq, monotonic time the daemon accepted it)
             stop = threading.Event()
 
             def stream():
                 seq = 31
-                while not stop.is_set() and seq <= 400:
+                while not stop.is_set() and seq <= 1000:
                     try:
                         if emit(d, type="motion", state="pulse", seq=seq):
-                            confirmed.append(seq)
+                            confirmed.append((seq, time.monotonic()))
                     except OSError:
                         return
                     seq += 1
+                    time.sleep(0.01)
 
             t = threading.Thread(target=stream)
             t.start()
-            self.assertTrue(wait_until(lambda: len(confirmed) >= 20, timeout=10))
+            started = time.monotonic()
+            self.assertTrue(wait_until(lambda: len(confirmed) >= 20 and time.monotonic() - started >= 2, timeout=20))
+            killed_at = time.monotonic()
             d.kill()  # SIGKILL
             stop.set()
             t.join(10)
@@ -127,6 +131,12 @@ class CrashTest(unittest.TestCase):
         # Everything routed before the kill is on disk, as a prefix of the stream.
         self.assertEqual(seqs, list(range(1, len(seqs) + 1)))
         self.assertGreaterEqual(len(seqs), 30)
+        # Every event the daemon accepted mid-stream is on disk, but those of the last
+        # group commit (a few ms, the documented window of a group commit; a second
+        # is given here for a loaded machine).
+        settled = [seq for seq, at in confirmed if at < killed_at - 1.0]
+        self.assertGreaterEqual(len(settled), 20)
+        self.assertGreaterEqual(max(seqs), max(settled))
         ids = [i for i, _ in on_disk]
         self.assertEqual(ids, sorted(ids))
 
@@ -213,6 +223,26 @@ class ErrorClassTest(unittest.TestCase):
             self.assertLessEqual(len(rx.seen("/e401")) - before, 1)
             self.assertLessEqual(len(rx.seen("/e401")), 3)
             self.assertEqual(sink(d, "e401")["sink"]["depth"], 3)
+        finally:
+            d.kill()
+            rx.stop()
+
+
+    def test_retry_max_caps_the_backoff(self):
+        rx = Receiver()
+        rx.on("/down", statuses=(503,))
+        rx.start()
+        # Without the cap, 3 s of 503 give about 4 attempts (500 ms doubling, full
+        # jitter); with a 200 ms cap, one every 100 ms on average.
+        config = HEADER + webhook("capped", rx.url("/down"), extra='retry_max = "200ms"') + route("capped")
+        d = Daemon(config).start()
+        try:
+            self.assertTrue(emit(d, type="motion", seq=1))
+            self.assertTrue(wait_until(lambda: len(rx.seen("/down")) >= 1, timeout=10), d.log())
+            time.sleep(3)
+            self.assertGreaterEqual(len(rx.seen("/down")), 12, d.log())
+            self.assertEqual(sink(d, "capped")["sink"]["health"], "retrying")
+            self.assertEqual(sink(d, "capped")["sink"]["depth"], 1)
         finally:
             d.kill()
             rx.stop()
