@@ -77,6 +77,7 @@ public:
     const std::string& module_name() const { return config_.module; }
     const ModuleLibrary& library() const { return *library_; }
     bool has_action(std::string_view action) const;
+    bool running() const { return running_; }
     InstanceHealth health() const;
     std::map<std::string, int64_t> counters() const;
     uint64_t events_published() const { return published_.load(); }

@@ -1,11 +1,13 @@
 #include "daemon/daemon.hpp"
 
 #include "daemon/sd_notify.hpp"
+#include "delivery/retry_policy.hpp"
 
 #include <passerelle/event_json.hpp>
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <csignal>
 #include <filesystem>
 #include <set>
@@ -65,8 +67,8 @@ public:
             std::lock_guard lock(mutex_);
             host = host_;
         }
-        if (!host) {
-            done(PL_ERR_RETRY, "instance '" + name_ + "' is restarting");
+        if (!host || !host->running()) {
+            done(kStatusSinkNotRunning, "instance '" + name_ + "' is not running");
             return;
         }
         // The host stays alive until its answer comes back.
@@ -249,8 +251,14 @@ int Daemon::start() {
         update_sinks(config_);
         bus_->set_topology(make_topology(config_));
     }
-    for (auto& [name, r] : instances_) {
-        if (!r.host->start()) spdlog::error("instance '{}' failed to start; the others keep running", name);
+    // Sinks first: a source's first events then find their sinks running.
+    std::vector<std::string> order = sink_names(config_);
+    for (auto& [name, r] : instances_)
+        if (std::find(order.begin(), order.end(), name) == order.end()) order.push_back(name);
+    for (const auto& name : order) {
+        auto it = instances_.find(name);
+        if (it == instances_.end()) continue;
+        if (!it->second.host->start()) spdlog::error("instance '{}' failed to start; the others keep running", name);
     }
     warn_orphan_outboxes();
 

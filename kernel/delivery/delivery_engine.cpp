@@ -259,6 +259,14 @@ struct DeliveryEngine::Core : std::enable_shared_from_this<DeliveryEngine::Core>
                 go_back(delay);
                 return;
             }
+            case DeliveryOutcome::paused: {
+                if (counters.health != "paused")
+                    log(PL_LOG_INFO, "sink '" + name + "': " + e.message + "; its deliveries wait for it");
+                counters.health = "paused";
+                counters.last_error = e.message;
+                go_back(std::min(kPausedRecheck, opt.retry_max));
+                return;
+            }
             case DeliveryOutcome::pause_auth: {
                 ++counters.retried;
                 counters.last_error = e.message;

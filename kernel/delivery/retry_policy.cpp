@@ -12,6 +12,7 @@ DeliveryOutcome classify_status(int32_t status) {
     case PL_ERR_RETRY:
     case PL_ERR_TIMEOUT: return DeliveryOutcome::retry;
     case PL_ERR_AUTH: return DeliveryOutcome::pause_auth;
+    case kStatusSinkNotRunning: return DeliveryOutcome::paused;
     default: return DeliveryOutcome::give_up; // PERMANENT, INVALID, UNKNOWN_ACTION, INTERNAL, anything new
     }
 }

@@ -15,7 +15,16 @@ enum class DeliveryOutcome {
     retry,      // PL_ERR_RETRY, PL_ERR_TIMEOUT: same event again after a backoff
     give_up,    // PERMANENT, INVALID, UNKNOWN_ACTION, INTERNAL, unknown codes: drop this event, count it
     pause_auth, // PL_ERR_AUTH: the sink is misconfigured; retry the same event slowly
+    paused,     // kStatusSinkNotRunning: the sink's instance is not running; wait for it, no backoff growth
 };
+
+// Kernel-internal answer of a sink whose instance is not running (not started yet,
+// failed to start, being replaced by a reload). Never crosses the module ABI: the
+// daemon's sink proxy gives it, so the queue says `paused` instead of `retrying`.
+inline constexpr int32_t kStatusSinkNotRunning = -1000;
+
+// How often a paused sink looks again whether its instance runs.
+inline constexpr std::chrono::milliseconds kPausedRecheck{1000};
 
 DeliveryOutcome classify_status(int32_t status);
 

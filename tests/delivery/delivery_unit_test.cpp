@@ -17,6 +17,7 @@ TEST_CASE("status codes map to delivery outcomes", "[delivery][policy]") {
     CHECK(classify_status(PL_ERR_RETRY) == DeliveryOutcome::retry);
     CHECK(classify_status(PL_ERR_TIMEOUT) == DeliveryOutcome::retry);
     CHECK(classify_status(PL_ERR_AUTH) == DeliveryOutcome::pause_auth);
+    CHECK(classify_status(kStatusSinkNotRunning) == DeliveryOutcome::paused);
     for (int32_t s : std::vector<int32_t>{PL_ERR_PERMANENT, PL_ERR_INVALID, PL_ERR_INTERNAL, PL_ERR_UNKNOWN_ACTION, 99, -1})
         CHECK(classify_status(s) == DeliveryOutcome::give_up);
 }
@@ -253,6 +254,34 @@ TEST_CASE("an auth pause lasts at least what the sink asks for", "[delivery][mem
     auto times = sink.attempt_times(1);
     REQUIRE(times.size() == 2);
     CHECK(times[1] - times[0] >= 400ms);
+    q->close(1s);
+}
+
+TEST_CASE("a sink whose instance is not running is paused, then resumes in order", "[delivery][memory][paused]") {
+    FakeSink sink("jeedom", 1);
+    std::atomic<bool> running{false};
+    sink.set_script([&](const Job&, int) {
+        return running ? Answer{} : Answer{kStatusSinkNotRunning, "instance 'jeedom' is not running"};
+    });
+    LogCapture logs;
+    QueueOptions o;
+    o.log = logs.fn();
+    o.retry_max = 50ms; // the recheck is min(1 s, retry_max): keeps the test short
+    auto q = make_memory_sink_queue(sink, o);
+    for (uint64_t i = 1; i <= 3; ++i) q->push(make_job(i));
+    REQUIRE(sink.wait_until([&] { return q->stats().health == "paused"; }));
+    REQUIRE(sink.wait_until([&] { return sink.attempts() >= 4; })); // it keeps looking
+    auto s = q->stats();
+    CHECK(s.health == "paused");
+    CHECK(s.last_error == "instance 'jeedom' is not running");
+    CHECK(s.retried == 0); // not a failure of the box: no retry counted
+    CHECK(s.depth == 3);
+    for (auto id : sink.attempt_ids()) CHECK(id == 1);
+    CHECK(logs.count("not running") == 1); // said once, not at every look
+    running = true;
+    REQUIRE(sink.wait_ok(3, 5s));
+    CHECK(sink.ok_ids() == iota_ids(1, 3));
+    REQUIRE(sink.wait_until([&] { return q->stats().health == "ok"; }));
     q->close(1s);
 }
 
