@@ -423,3 +423,53 @@ class TlsTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+def outbox_cli(d, *words):
+    return subprocess.run([os.environ["PASSERELLE_BIN"], "outbox", *words, "-c", d.config_path],
+                          capture_output=True, text=True, timeout=30)
+
+
+class OrphanTest(unittest.TestCase):
+    """A sink renamed in the config leaves its backlog on disk, named at start with
+    the command that drops it; `passerelle outbox list|drop` show and delete it."""
+
+    def test_renamed_sink_backlog_is_named_listed_and_dropped(self):
+        rx = Receiver()  # down: the events stay in the outbox
+        d = Daemon(HEADER + webhook("hook", rx.url("/hook")) + route("hook")).start()
+        try:
+            for seq in range(1, 4):
+                self.assertTrue(emit(d, type="motion", state="pulse", seq=seq))
+            state = d.path("state")
+            self.assertTrue(wait_until(lambda: len(outbox_rows(state, "hook")) == 3, timeout=10), d.log())
+            # Oldest age is reported while the backlog waits.
+            time.sleep(1.2)
+            self.assertGreaterEqual(sink(d, "hook")["sink"]["oldest_age_ms"], 1000)
+            status, metrics = d.get("/metrics")
+            self.assertEqual(status, 200)
+            self.assertRegex(metrics, r'passerelle_outbox_oldest_age_seconds\{instance="hook"\} [1-9]')
+            self.assertEqual(d.stop()[0], 0)
+
+            # Renamed: the old backlog is named with the command that drops it.
+            d.write_config(HEADER + webhook("hook2", rx.url("/hook2")) + route("hook2"))
+            d.start()
+            self.assertTrue(wait_until(lambda: "passerelle outbox drop hook`" in d.log(), timeout=10), d.log())
+            self.assertIn("outbox for 'hook' holds 3 events but no instance 'hook' is configured", d.log())
+            listed = outbox_cli(d, "list")
+            self.assertEqual(listed.returncode, 0, listed.stderr)
+            self.assertRegex(listed.stdout, r"(?m)^hook: 3 event\(s\), \d+ bytes, oldest queued 20\d\d-")
+            dropped = outbox_cli(d, "drop", "hook")  # while the daemon runs
+            self.assertEqual(dropped.returncode, 0, dropped.stderr)
+            self.assertIn("dropped 3 event(s) waiting for 'hook'", dropped.stdout)
+            self.assertEqual(outbox_rows(state, "hook"), [])
+            self.assertNotIn("hook:", outbox_cli(d, "list").stdout)
+            # The renamed sink is unaffected and works.
+            rx.start()
+            self.assertTrue(emit(d, type="motion", state="pulse", seq=10))
+            self.assertTrue(wait_until(lambda: len(rx.seen("/hook2")) == 1, timeout=10), d.log())
+            self.assertEqual(rx.seen("/hook"), [])
+            bad = outbox_cli(d, "frobnicate")
+            self.assertEqual(bad.returncode, 2)
+        finally:
+            d.kill()
+            rx.stop()
