@@ -9,6 +9,11 @@
 #include <boost/asio/io_context.hpp>
 #include <catch2/catch.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -440,6 +445,34 @@ TEST_CASE("timeouts: silent server (read idle), trickling server (total), refuse
     CHECK(fetch(io, client, get("ftp://x/")).error == ErrorKind::invalid_request);
 }
 
+TEST_CASE("connect timeout: a peer that takes the TCP connection but never answers the TLS handshake") {
+    // A listening socket nobody accepts from: the kernel completes the TCP handshake,
+    // then nothing. The connect phase (TCP + TLS) must give up on its own limit,
+    // well before the read (5 s) and total (10 s) limits.
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(fd >= 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    REQUIRE(::listen(fd, 8) == 0);
+    socklen_t len = sizeof addr;
+    REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+    const std::string url = "https://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/";
+
+    boost::asio::io_context io;
+    ClientOptions lax;
+    lax.verify_tls = false;
+    HttpClient client(io, lax);
+    Request r = get(url);
+    r.timeouts = Timeouts{300ms, 5s, 10s};
+    Response got = fetch(io, client, r);
+    ::close(fd);
+    CHECK(got.error == ErrorKind::timeout);
+    CHECK_THAT(got.message, Catch::Contains("connect to 127.0.0.1:"));
+    CHECK_THAT(got.message, Catch::Contains("timed out after 300 ms"));
+}
+
 namespace {
 
 // Collects a stream's pieces and its end.
@@ -624,6 +657,12 @@ TEST_CASE("TLS: verification on by default, ca_file trusts a self-signed device,
     // By host name too (SNI + DNS SAN); and kept alive over TLS.
     Response by_name = fetch(io, trusting, get("https://localhost:" + std::to_string(server.port()) + "/"));
     CHECK(by_name.ok());
+    // SNI: the host name is sent (a camera behind a TLS reverse proxy picks its certificate
+    // by it); an IP address is not (RFC 6066 forbids literal addresses).
+    auto names = server.sni_names();
+    REQUIRE(names.size() >= 2);
+    CHECK(names.front() == ""); // the first handshakes went to 127.0.0.1
+    CHECK(names.back() == "localhost");
     CHECK(fetch(io, trusting, get(server.url("/", true))).ok());
     CHECK(trusting.stats().connections_reused >= 1);
 

@@ -25,6 +25,7 @@ struct TestServer::Impl {
     std::mutex mutex;
     std::vector<int> fds;
     std::vector<std::thread> threads;
+    std::vector<std::string> sni; // guarded by mutex
 };
 
 namespace {
@@ -80,11 +81,25 @@ bool Peer::pause(std::chrono::milliseconds d) {
     return !server->cv_.wait_for(lock, d, [&] { return server->stopping(); });
 }
 
+std::vector<std::string> TestServer::sni_names() const {
+    std::lock_guard lock(impl_->mutex);
+    return impl_->sni;
+}
+
 TestServer::TestServer(Handler handler, const TlsFiles* tls) : handler_(std::move(handler)), impl_(std::make_unique<Impl>()) {
     if (tls) {
         impl_->tls.emplace(asio::ssl::context::tls_server);
         impl_->tls->use_certificate_chain_file(tls->cert);
         impl_->tls->use_private_key_file(tls->key, asio::ssl::context::pem);
+        // Record the name each client asks for (SNI), for the tests that check it is sent.
+        SSL_CTX_set_tlsext_servername_arg(impl_->tls->native_handle(), impl_.get());
+        SSL_CTX_set_tlsext_servername_callback(impl_->tls->native_handle(), +[](SSL* ssl, int*, void* arg) -> int {
+            auto* impl = static_cast<Impl*>(arg);
+            const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+            std::lock_guard lock(impl->mutex);
+            impl->sni.emplace_back(name ? name : "");
+            return SSL_TLSEXT_ERR_OK;
+        });
     }
     tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), 0);
     impl_->acceptor.open(ep.protocol());

@@ -65,6 +65,8 @@ public:
 
     // Live connections closed by the peer so far.
     int closed_connections() const { return closed_.load(); }
+    // Server names the TLS clients sent (SNI), in handshake order; "" for none.
+    std::vector<std::string> sni_names() const;
 
 private:
     friend class Peer;
