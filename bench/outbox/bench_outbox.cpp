@@ -1,11 +1,12 @@
 // bench_outbox: events through the durable outbox to a sink that acknowledges
-// at once. Prints events/s, push-to-delivery latency percentiles, commits/s
-// (one WAL fsync each with --sync full; with --sync normal commits do not
-// fsync, only checkpoints do) and peak RSS.
+// at once. Prints events/s, push-to-delivery latency percentiles, commits/s,
+// fsyncs/s (counted at SQLite's VFS: one per commit with --sync full; with
+// --sync normal only checkpoints sync) and peak RSS.
 //
 //   bench_outbox [--events N] [--sync normal|full] [--window W] [--attach BYTES]
 //                [--rate EVENTS_PER_S] [--linger-us US] [--dir PATH] [--sinks K]
 #include "delivery/outbox.hpp"
+#include "sync_counter.hpp"
 
 #include <passerelle/abi.h>
 
@@ -140,7 +141,8 @@ int main(int argc, char** argv) {
     };
     uint64_t total = 0;
     double seconds = 0, push_seconds = 0;
-    uint64_t commits = 0;
+    uint64_t commits = 0, fsyncs = 0;
+    bench::install_sync_counter();
     std::string threads_cpu;
     {
         auto store = OutboxStore::open(o);
@@ -152,6 +154,7 @@ int main(int argc, char** argv) {
             queues.push_back(store->open_queue(*targets.back()));
         }
         const uint64_t commits_before = store->commits();
+        const uint64_t syncs_before = bench::syncs();
         const int64_t start = now_ns();
         for (uint64_t i = 1; i <= events * sinks; ++i) {
             if (rate > 0) {
@@ -195,6 +198,7 @@ int main(int argc, char** argv) {
         total = delivered();
         seconds = (last - start) / 1e9;
         commits = store->commits() - commits_before;
+        fsyncs = bench::syncs() - syncs_before;
         threads_cpu = thread_cpu();
         for (auto& q : queues) q->close(std::chrono::seconds(5));
     }
@@ -210,7 +214,9 @@ int main(int argc, char** argv) {
     std::printf("  latency ms       p50 %.2f  p99 %.2f  max %.2f (push to deliver)\n", pct(0.50), pct(0.99), pct(1.0));
     std::printf("  commits          %llu (%.0f/s, %.0f events per commit)%s\n", static_cast<unsigned long long>(commits),
                 commits / seconds, commits ? static_cast<double>(total) / commits : 0.0,
-                full ? ", one WAL fsync each" : ", no fsync per commit in WAL+NORMAL");
+                full ? ", synchronous=FULL" : ", synchronous=NORMAL");
+    std::printf("  fsyncs           %llu (%.1f/s, counted at SQLite's VFS)\n", static_cast<unsigned long long>(fsyncs),
+                fsyncs / seconds);
     std::printf("  CPU              %.2f us per event (all threads); per thread s (push, writer, engines):%s\n",
                 cpu_seconds() * 1e6 / std::max<uint64_t>(total, 1), threads_cpu.c_str());
     std::printf("  peak RSS         %.1f MiB\n", peak_rss_kib() / 1024.0);
