@@ -689,20 +689,27 @@ long rss_kib() {
 TEST_CASE("TLS: clients with the same trust settings share one loaded store, different settings do not mix") {
     const Certs& c = certs();
     boost::asio::io_context io;
+    TestServer server([](const ServerRequest&, Peer& peer) { return peer.write(test::response(200, "OK", {}, "x")); },
+                      &c.with_ip);
     // The system store costs ~870 KiB per OpenSSL context: 100 https cameras
-    // used to hold 100 copies (~87 MB). Now the first client loads it once.
+    // used to hold 100 copies (~87 MB). Now the first client loads it once
+    // (at its first https exchange; the device is self-signed, so it is refused).
     std::vector<std::unique_ptr<HttpClient>> clients;
     clients.push_back(std::make_unique<HttpClient>(io));
+    CHECK(fetch(io, *clients.back(), get(server.url("/", true))).error == ErrorKind::tls_verify);
+    REQUIRE(clients.back()->stats().tls_context_held);
     const long before = rss_kib();
     REQUIRE(before > 0);
-    for (int i = 0; i < 100; ++i) clients.push_back(std::make_unique<HttpClient>(io));
+    for (int i = 0; i < 100; ++i) {
+        clients.push_back(std::make_unique<HttpClient>(io));
+        CHECK(fetch(io, *clients.back(), get(server.url("/", true))).error == ErrorKind::tls_verify);
+        CHECK(clients.back()->stats().tls_context_held);
+    }
     const long grown = rss_kib() - before;
     INFO("RSS grew by " << grown << " KiB for 100 more clients");
     CHECK(grown < 10 * 1024);
 
     // Sharing is per setting: a client pinned to another certificate still refuses this device.
-    TestServer server([](const ServerRequest&, Peer& peer) { return peer.write(test::response(200, "OK", {}, "x")); },
-                      &c.with_ip);
     ClientOptions right, wrong;
     right.ca_file = c.with_ip.cert;
     wrong.ca_file = c.name_only.cert;
@@ -711,6 +718,24 @@ TEST_CASE("TLS: clients with the same trust settings share one loaded store, dif
     CHECK(fetch(io, b, get(server.url("/", true))).error == ErrorKind::tls_verify);
     CHECK(fetch(io, a2, get(server.url("/", true))).ok());
     CHECK(fetch(io, *clients.back(), get(server.url("/", true))).error == ErrorKind::tls_verify); // system store
+}
+
+TEST_CASE("TLS: an http-only client never loads a trust store; https loads it at first use, a ca_file at once") {
+    const Certs& c = certs();
+    TestServer plain(hello);
+    TestServer secure([](const ServerRequest&, Peer& peer) { return peer.write(test::response(200, "OK", {}, "x")); },
+                      &c.with_ip);
+    boost::asio::io_context io;
+    HttpClient client(io);
+    CHECK_FALSE(client.stats().tls_context_held);
+    REQUIRE(fetch(io, client, get(plain.url("/"))).ok());
+    CHECK_FALSE(client.stats().tls_context_held); // an http:// camera costs no trust store
+    CHECK(fetch(io, client, get(secure.url("/", true))).error == ErrorKind::tls_verify);
+    CHECK(client.stats().tls_context_held);
+
+    ClientOptions pinned;
+    pinned.ca_file = c.with_ip.cert;
+    CHECK(HttpClient(io, pinned).stats().tls_context_held); // checked at configuration time
 }
 
 TEST_CASE("TLS: a certificate that does not name the IP fails host verification") {

@@ -99,11 +99,19 @@ std::shared_ptr<asio::ssl::context> shared_tls_context(bool verify, const std::s
 
 ClientCore::ClientCore(asio::io_context& io_context, ClientOptions opts)
     : io(io_context), options(std::move(opts)) {
-    if (options.verify_tls) ssl = shared_tls_context(true, options.ca_file); // a bad ca_file fails here
+    // A bad ca_file fails here, at configuration time. The system store (~870 KiB)
+    // waits for the first https exchange: a fleet of http:// cameras never loads it.
+    if (options.verify_tls && !options.ca_file.empty()) {
+        ssl = shared_tls_context(true, options.ca_file);
+        ssl_loaded = true;
+    }
 }
 
 asio::ssl::context& ClientCore::ssl_context() {
-    if (!ssl) ssl = shared_tls_context(options.verify_tls, options.ca_file);
+    if (!ssl) {
+        ssl = shared_tls_context(options.verify_tls, options.ca_file);
+        ssl_loaded = true;
+    }
     return *ssl;
 }
 
@@ -187,7 +195,7 @@ void HttpClient::forget_auth(std::string_view origin) {
 }
 
 HttpClient::Stats HttpClient::stats() const {
-    return Stats{core_->opened.load(), core_->reused.load(), core_->exchanges.load()};
+    return Stats{core_->opened.load(), core_->reused.load(), core_->exchanges.load(), core_->ssl_loaded.load()};
 }
 
 const ClientOptions& HttpClient::options() const { return core_->options; }

@@ -81,8 +81,9 @@ public:
     // with the same trust settings (shared_tls_context): a context with the
     // system store loaded holds ~870 KiB, which 1,000 https cameras must not
     // pay 1,000 times. A plain-http device (most cameras) never needs one.
-    asio::ssl::context& ssl_context();
+    asio::ssl::context& ssl_context(); // on the io thread
     std::shared_ptr<asio::ssl::context> ssl;
+    std::atomic<bool> ssl_loaded{false}; // for stats(), read from any thread
     Pool pool;
     std::map<std::string, AuthState> auth;          // by origin
     std::vector<std::weak_ptr<Exchange>> live;      // to cancel on destruction

@@ -104,6 +104,8 @@ public:
         uint64_t connections_opened = 0;  // TCP connections established
         uint64_t connections_reused = 0;  // exchanges that took a pooled connection
         uint64_t exchanges = 0;           // HTTP request/response round trips sent
+        bool tls_context_held = false;    // a TLS context (trust store) is held: from the first
+                                          // https exchange, or from construction with a ca_file
     };
     Stats stats() const;
 
