@@ -14,7 +14,6 @@ namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
 namespace {
-constexpr auto kFrame = 20ms;
 constexpr const char* kAllow = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, MESSAGE";
 
 uint32_t random32() {
@@ -249,7 +248,9 @@ void SipCall::on_invite_response(const Message* r) {
     }
     if (r->cseq_number() != local_cseq_ && !(answered_ && r->status < 300)) return;
     if (r->status < 200) {
-        if (!ended_ && !ringing_reported_ && (r->status == 180 || r->status == 183)) {
+        // RINGING on any 18x (180 Ringing, 181 Forwarded, 182 Queued, 183 Session Progress),
+        // once; a 100 Trying is only the proxy's.
+        if (!ended_ && !ringing_reported_ && r->status >= 180) {
             ringing_reported_ = true;
             publish_call("RINGING", "");
         }
@@ -346,30 +347,27 @@ void SipCall::start_media() {
     ts_ = random32();
     silence_ = silence_frame(plan_.codec);
     if (!prompt_ && dir_ == Direction::inbound) prompt_ = ua_.prompt_for_caller(caller_);
-    media_t0_ = std::chrono::steady_clock::now();
-    slot_ = 0;
+    clock_.emplace(std::chrono::steady_clock::now());
     schedule_frame();
     receive_rtp();
 }
 
 void SipCall::schedule_frame() {
-    pacer_.expires_at(media_t0_ + slot_ * kFrame);
+    pacer_.expires_at(clock_->deadline());
     pacer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
         if (!ec && !self->ended_) self->send_frame();
     });
 }
 
 void SipCall::send_frame() {
-    const auto now = std::chrono::steady_clock::now();
-    // After a stall (a busy host), skip the frames that are already late rather
-    // than sending a burst; the timestamp still counts the time that passed.
-    const auto due = media_t0_ + slot_ * kFrame;
-    if (now - due > 5 * kFrame) {
-        const uint64_t late = static_cast<uint64_t>((now - due) / kFrame);
-        slot_ += late;
-        ts_ += static_cast<uint32_t>(late * kFrameSamples);
-        if (prompt_) frame_ += late;
-        ua_.host().count("rtp_frames_skipped", static_cast<int64_t>(late));
+    // After a stall of the host that made this frame late by a whole frame or more,
+    // the pacer re-anchors its grid on now instead of letting the late frames go
+    // back to back (never a burst): this frame goes now, the next 20 ms later. The
+    // timestamp jumps by the slots that went by, so the far end plays a gap of
+    // silence; the message itself goes on where it was (no frame of it is lost).
+    if (const uint64_t missed = clock_->wake(std::chrono::steady_clock::now())) {
+        ts_ += static_cast<uint32_t>(missed * kFrameSamples);
+        ua_.host().count("rtp_slots_missed", static_cast<int64_t>(missed));
     }
     if (!prompt_ && dir_ == Direction::inbound && !prompt_done_) prompt_ = ua_.prompt_for_caller(caller_);
     const std::vector<uint8_t>* payload = &silence_;
@@ -379,9 +377,9 @@ void SipCall::send_frame() {
         prompt_done_ = true;
         played_all_ = true;
         const bool hang = dir_ == Direction::outbound || ua_.config().hangup_after_message;
-        if (hang && sequence_.empty()) hangup_slot_ = slot_ + 10;  // 200 ms of silence, then BYE
+        if (hang && sequence_.empty()) hangup_slot_ = clock_->slot() + 10;  // 200 ms of silence, then BYE
     }
-    if (hangup_slot_ && slot_ >= hangup_slot_) {
+    if (hangup_slot_ && clock_->slot() >= hangup_slot_) {
         hangup("message_played");
         return;
     }
@@ -394,7 +392,7 @@ void SipCall::send_frame() {
     }
     ++seq_;
     ts_ += kFrameSamples;
-    ++slot_;
+    clock_->next();
     schedule_frame();
 }
 
@@ -465,8 +463,8 @@ void SipCall::end_sequence() {
         frame_ = 0;
         prompt_done_ = false;
         hangup_slot_ = 0;
-    } else if (prompt_done_ && (dir_ == Direction::outbound || ua_.config().hangup_after_message)) {
-        hangup_slot_ = slot_ + 10;
+    } else if (clock_ && prompt_done_ && (dir_ == Direction::outbound || ua_.config().hangup_after_message)) {
+        hangup_slot_ = clock_->slot() + 10;
     }
 }
 

@@ -5,6 +5,7 @@
 
 #include "audio.hpp"
 #include "dtmf.hpp"
+#include "frame_pacer.hpp"
 #include "sdp.hpp"
 #include "sip_message.hpp"
 #include "transaction.hpp"
@@ -110,8 +111,7 @@ private:
     uint32_t ts_ = 0, ssrc_ = 0;
     bool first_packet_ = true;
     uint64_t hangup_slot_ = 0;  // hang up when this slot is reached (after the message), 0 = no
-    std::chrono::steady_clock::time_point media_t0_;
-    uint64_t slot_ = 0;
+    std::optional<FramePacer> clock_;  // the 20 ms grid, from start_media()
     boost::asio::steady_timer pacer_;
     boost::asio::steady_timer max_timer_;
     std::vector<uint8_t> packet_;

@@ -54,7 +54,8 @@ public:
             "DTMF sequence (ended by # or a pause) -> text or .wav said in reply; every sequence is a dtmf_sequence event"),
         key("menu_pause", PL_KEY_DURATION, "3s", "Silence that ends a DTMF sequence without #"),
         key("allowed_hosts", PL_KEY_STRING_LIST, nullptr,
-            "IP addresses allowed to send requests besides the registrar's (\"*\": anyone); others get 403"),
+            "IP addresses allowed to send requests besides the registrar's (\"*\": anyone; required without "
+            "registrar); others get 403"),
         key("max_calls", PL_KEY_INT, "4", "Simultaneous calls; one more gets 486 Busy Here"),
         key("ring_timeout", PL_KEY_DURATION, "20s", "Default time an outgoing call rings before it is cancelled"),
     };
@@ -167,6 +168,15 @@ private:
         u.menu_pause = c.duration("menu_pause", std::chrono::milliseconds(3000));
         u.ring_timeout = c.duration("ring_timeout", std::chrono::milliseconds(20000));
         u.allowed_hosts = c.list("allowed_hosts");
+        // Requests are accepted only from the registrar and allowed_hosts (SIP scanners
+        // probe every open 5060). Without a registrar, an empty list would accept nobody
+        // (a UA that silently answers no call) or anybody (an open phone line): make the
+        // user say which.
+        if (!a.registrar && u.allowed_hosts.empty())
+            throw ConfigError("allowed_hosts",
+                              "required without registrar: name the hosts that may call, e.g. "
+                              "allowed_hosts = [\"192.168.1.108\"] (the doorbell), or allowed_hosts = [\"*\"] "
+                              "to accept requests from anyone");
         for (const auto& h : u.allowed_hosts) {
             if (h == "*") continue;
             boost::asio::ip::make_address(h, ec);

@@ -35,8 +35,8 @@ UserAgent::UserAgent(asio::io_context& io, UaConfig config, passerelle::Host hos
         if (!ec) allowed_ips_.insert(addr.to_string());
         else if (auto ep = resolve(*config_.account.registrar)) allowed_ips_.insert(ep->address().to_string());
     }
-    // No registrar and no allowed_hosts: a direct-call setup that named nobody; accept all.
-    if (!config_.account.registrar && config_.allowed_hosts.empty()) allow_all_ = true;
+    // Nobody named (module.cpp refuses that config without a registrar): nobody but the
+    // registrar is allowed. Never an implicit accept-all.
 }
 
 UserAgent::~UserAgent() {

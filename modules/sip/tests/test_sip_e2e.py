@@ -168,7 +168,11 @@ expires = 300
         self.assertEqual(self.peers.kamailio_count(r"SAVED sip:passerelle@"), 1)
         reg = [e for e in events(d, "registration") if e["code"] == "REGISTERED"][0]
         self.assertEqual(reg["state"], "start")
-        self.assertNotIn("secretp", d.log())
+        log = d.log()
+        self.assertNotIn("secretp", log)
+        # Nor the Authorization value (digest response) of the REGISTER.
+        self.assertNotIn("Digest", log)
+        self.assertNotIn("response=", log)
         d.stop()
         self.assertTrue(wait_until(lambda: self.peers.kamailio_count(r"REQ REGISTER") >= 3, timeout=5))
 
@@ -226,7 +230,10 @@ expires = 300
         self.assertEqual(calls[2]["state"], "stop")
         for e in calls:
             self.assertEqual(e["attrs"]["caller"], "0612345678")
+            self.assertEqual(e["attrs"]["callee"], "passerelle")
             self.assertEqual(e["attrs"]["direction"], "inbound")
+            self.assertEqual(e["attrs"]["call_id"], calls[0]["attrs"]["call_id"])
+        self.assertTrue(calls[0]["attrs"]["call_id"])
         self.assertEqual(calls[2]["attrs"]["reason"], "remote_bye")
         digits = [(e["attrs"]["digit"], e["attrs"]["method"]) for e in events(d, "dtmf")]
         self.assertEqual(digits, [("5", "rfc4733"), ("9", "info")])
@@ -322,11 +329,13 @@ expires = 300
         t = threading.Thread(target=act)
         t.start()
         packets = []
+        sources = set()
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and t.is_alive():
             try:
-                data = probe.recv(2048)
+                data, src = probe.recvfrom(2048)
                 packets.append((time.monotonic(), data))
+                sources.add(src)
             except socket.timeout:
                 pass
         t.join(timeout=15)
@@ -344,8 +353,9 @@ expires = 300
         for a, b in zip(hdrs, hdrs[1:]):
             self.assertEqual((b[2] - a[2]) & 0xffff, 1)
             ts_steps.append((b[3] - a[3]) & 0xffffffff)
-        # +160 per packet; after a stall of the host (> 100 ms) the sender skips the late
-        # frames instead of bursting them, and the timestamp counts the time that passed.
+        # +160 per packet; after a stall of the host (a frame late by 20 ms or more) the pacer
+        # re-anchors instead of bursting the late frames, and the timestamp jumps by the
+        # slots that went by.
         self.assertTrue(all(t % 160 == 0 and 0 < t <= 160 * 100 for t in ts_steps), ts_steps)
         self.assertGreaterEqual(ts_steps.count(160), 0.9 * len(ts_steps), ts_steps)
         self.assertEqual({len(p) - 12 for _, p in packets}, {160})
@@ -362,6 +372,9 @@ expires = 300
         invite = self.peers.read("uas.msg")
         self.assertIn("INVITE sip:200@", invite)
         self.assertRegex(invite, r"m=audio \d+ RTP/AVP 0 8 101")
+        # Symmetric RTP: every packet comes from the port our SDP offered.
+        offered = int(re.search(r"m=audio (\d+) RTP/AVP", invite).group(1))
+        self.assertEqual(sources, {("127.0.0.1", offered)})
         self.assertGreaterEqual(self.peers.kamailio_count(r"REQ INVITE sip:200@"), 2)  # the 407 dance
 
     def test_message_is_delivered(self):
@@ -426,6 +439,9 @@ expires = 300
         other.sendto(sip_request("OPTIONS", uri), target)
         self.assertTrue(other.recv(4096).startswith(b"SIP/2.0 403"))
         other.close()
+        # Counted: exactly one rejected request (127.0.0.1 is allowed, so only this one).
+        status, metrics = d.get("/metrics")
+        self.assertRegex(metrics, r'(?m)^passerelle_module_sip_rejected_requests_total\{[^}]*instance="phone"[^}]*\} 1$')
         # An INVITE never ACKed: 180, 200, the 200 again on T1, 2T1, 4T1... then a BYE at ~32 s.
         port = s.getsockname()[1]
         s.sendto(sip_request("INVITE", uri, extra="Contact: <sip:probe@127.0.0.1:%d>\r\nContent-Type: application/sdp\r\n" % port,
