@@ -129,6 +129,66 @@ TEST_CASE("discovery is not published twice across a restart (state file)") {
     CHECK(msgs.back().topic.find("motion_ch2") != std::string::npos);
 }
 
+namespace {
+
+// Publishes a marker through the module and waits for it: the broker keeps the
+// order of one client's messages, so everything the module sent before has
+// arrived at `sub` once the marker is there.
+void drain(ModuleHarness& h, mqtt_test::Subscriber& sub, const std::string& marker) {
+    REQUIRE(h.invoke("publish", R"({"topic":")" + marker + R"(","payload":"x"})").ok());
+    sub.wait([&](auto& m) { return std::any_of(m.begin(), m.end(), [&](auto& x) { return x.topic == marker; }); }, 5s);
+    REQUIRE(sub.on_topic(marker).size() == 1);
+}
+
+} // namespace
+
+TEST_CASE("a pulse and a start/stop of one combination: two entities, two ids, neither republished after a restart") {
+    TempDir dir("mqtt-module");
+    mqtt_test::Broker broker(dir.path());
+    auto call = [](State s) {
+        Event e = event("call", 1, s);
+        e.source = "sip";
+        e.module = "sip";
+        return e;
+    };
+    ModuleHarness h(passerelle::testing::module_path("mqtt"));
+    {
+        mqtt_test::Subscriber sub(broker.port(), {"homeassistant/#"});
+        REQUIRE(h.create(config(broker)).ok());
+        REQUIRE(h.start() == PL_OK);
+        REQUIRE(h.wait_for_health("connected", 5s));
+        REQUIRE(h.deliver(call(State::pulse)).ok()); // RINGING
+        REQUIRE(h.deliver(call(State::start)).ok()); // ANSWERED
+        REQUIRE(h.deliver(call(State::stop)).ok());  // ENDED
+        REQUIRE(h.deliver(call(State::pulse)).ok());
+        drain(h, sub, "homeassistant/marker1");
+        std::set<std::string> ids, topics;
+        for (auto& m : sub.messages()) {
+            if (m.topic == "homeassistant/marker1") continue;
+            CHECK(topics.insert(m.topic).second); // each config sent once
+            ids.insert(nlohmann::json::parse(m.payload)["unique_id"].get<std::string>());
+        }
+        CHECK(topics.size() == 2); // an event entity and a binary_sensor
+        CHECK(ids.size() == 2);    // with their own ids
+        CHECK(h.counter("discovery_published") == 2);
+        h.destroy();
+    }
+
+    mqtt_test::Subscriber sub(broker.port(), {"homeassistant/#"});
+    auto retained = sub.wait([](auto& m) { return m.size() >= 2; }, 3s); // the two retained configs
+    REQUIRE(retained.size() == 2);
+    for (auto& m : retained) CHECK(m.retain);
+    const size_t before = sub.messages().size();
+    REQUIRE(h.create(config(broker)).ok()); // the daemon restarted (same state dir)
+    REQUIRE(h.start() == PL_OK);
+    REQUIRE(h.wait_for_health("connected", 5s));
+    for (int round = 0; round < 2; ++round)
+        for (State s : {State::pulse, State::start, State::pulse, State::stop}) REQUIRE(h.deliver(call(s)).ok());
+    drain(h, sub, "homeassistant/marker2");
+    CHECK(sub.messages().size() == before + 1); // only the marker: nothing republished
+    CHECK(h.counter("discovery_published") == 2); // counters survive the restart in the harness
+}
+
 TEST_CASE("a wrong password gives auth_failed without a tight loop") {
     TempDir dir("mqtt-module");
     mqtt_test::Broker broker(dir.path());

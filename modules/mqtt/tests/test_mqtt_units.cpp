@@ -10,6 +10,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <map>
 #include <set>
 
 using passerelle::Event;
@@ -170,6 +171,55 @@ TEST_CASE("discovery: ids are unique per combination, HA-safe, stable") {
         CHECK(mqtt::discovery_for(n, e, {}).payload == cfg.payload); // same input, same config
     }
     CHECK(ids.size() == events.size());
+}
+
+TEST_CASE("discovery: every entity has its own unique_id and topic, over all kinds (pulse, start/stop, health)") {
+    // SIP/Asterisk `call` and Hikvision `doorbell` come both as pulses (RINGING)
+    // and as start/stop (ANSWERED ... ENDED) for one combination: two entities.
+    mqtt::DiscoveryNaming n{"homeassistant", "passerelle", "maison"};
+    std::map<std::string, std::string> id_of_entity;    // component + combination -> unique_id
+    std::map<std::string, std::string> entity_of_id;    // unique_id -> component + combination
+    std::map<std::string, std::string> entity_of_topic; // config topic -> component + combination
+    int configs = 0;
+    for (const char* source : {"sip", "cam"})
+        for (const char* type : {"call", "doorbell", "motion", "dtmf", "device"})
+            for (int channel : {0, 1})
+                for (const std::map<std::string, std::string>& attrs :
+                     {std::map<std::string, std::string>{}, {{"target", "human"}}, {{"region", "2"}}})
+                    for (State state : {State::start, State::stop, State::pulse}) {
+                        Event e = event(source, type, channel, state, attrs);
+                        auto cfg = mqtt::discovery_for(n, e, {});
+                        auto j = nlohmann::json::parse(cfg.payload);
+                        CHECK(j["unique_id"] == cfg.unique_id);
+                        const std::string component = cfg.topic.substr(0, cfg.topic.find('/', 14));
+                        // start and stop are one entity; a pulse is another (health: one sensor).
+                        std::string entity = component + "|" + source + "|" + type;
+                        if (std::string(type) != "device") {
+                            entity += "|" + std::to_string(channel);
+                            for (auto& [k, v] : attrs) entity += "|" + k + "=" + v;
+                        }
+                        ++configs;
+                        auto [it, fresh] = id_of_entity.try_emplace(entity, cfg.unique_id);
+                        CHECK(it->second == cfg.unique_id); // the same entity keeps its id
+                        auto [owner, fresh_id] = entity_of_id.try_emplace(cfg.unique_id, entity);
+                        INFO(cfg.unique_id << " for " << entity << " and " << owner->second);
+                        CHECK(owner->second == entity); // never two entities on one id
+                        auto [topic_owner, fresh_topic] = entity_of_topic.try_emplace(cfg.topic, entity);
+                        CHECK(topic_owner->second == entity);
+                    }
+    CHECK(configs == 2 * 5 * 2 * 3 * 3);
+    CHECK(id_of_entity.size() == entity_of_id.size());
+    // 4 non-health types x 2 channels x 3 attr sets x 2 components + 1 health sensor, per source.
+    CHECK(id_of_entity.size() == 2 * (4 * 2 * 3 * 2 + 1));
+
+    // The binary_sensor keeps the id earlier versions gave it (no duplicate in HA after an
+    // upgrade); the event entity's config stays on its topic, with its own id.
+    auto state = mqtt::discovery_for(n, event("sip", "call", 0, State::start), {});
+    auto pulse = mqtt::discovery_for(n, event("sip", "call", 0, State::pulse), {});
+    CHECK(state.unique_id == "passerelle_maison_sip_call");
+    CHECK(pulse.unique_id == "passerelle_maison_sip_call_event");
+    CHECK(pulse.topic == "homeassistant/event/passerelle_maison/sip_call/config");
+    CHECK(state.topic == "homeassistant/binary_sensor/passerelle_maison/sip_call/config");
 }
 
 TEST_CASE("commands: judged before anything runs (allow list, retained, size, JSON object)") {
