@@ -12,9 +12,11 @@ import tempfile
 import time
 import unittest
 
-from daemon_harness import Daemon, free_port, wait_until
+from daemon_harness import Daemon, SimProcess, free_port, wait_until
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+HERE = os.path.dirname(os.path.abspath(__file__))
+HIK_SIM = os.path.normpath(os.path.join(HERE, "../../hikvision/tests/hik_sim.py"))
 
 
 class Broker:
@@ -136,6 +138,35 @@ protocol = "{protocol}"
 
 [[route]]
 when = {{ source = "demo" }}
+to = "mqtt"
+"""
+
+
+CONFIG_HIKVISION = """
+[daemon]
+state_dir = "@DIR@/state"
+
+[daemon.api]
+listen = "127.0.0.1:@PORT@"
+
+[instance.cam]
+module = "hikvision"
+url = "{sim_url}"
+user = "admin"
+password = "${{HIK_PASSWORD}}"
+heartbeat_timeout = "5s"
+
+[instance.mqtt]
+module = "mqtt"
+url = "mqtt://127.0.0.1:{port}"
+user = "passerelle"
+password = "s3cret"
+daemon_name = "e2e"
+reconnect_min = "100ms"
+reconnect_max = "1s"
+
+[[route]]
+when = {{ source = "cam" }}
 to = "mqtt"
 """
 
@@ -332,6 +363,45 @@ class MqttEndToEnd(unittest.TestCase):
         result = wait_until(lambda: [p for t, p in sub.lines() if t == "replies/me"], 10)
         self.assertTrue(result, self.d.log())
         self.assertTrue(json.loads(result[0])["ok"])
+
+    def test_a_hikvision_camera_model_and_serial_reach_its_home_assistant_device(self):
+        # The real hikvision module reads /ISAPI/System/deviceInfo from the simulator and reports
+        # model, serial and firmware in its health info; the kernel puts them on the `device`
+        # event, routed here with the camera's motion events.
+        binary = os.environ.get("PASSERELLE_BIN", "")
+        if not os.path.exists(os.path.join(os.path.dirname(binary), "..", "lib", "passerelle", "hikvision.so")):
+            self.skipTest("the hikvision module is not built (build target hikvision)")
+        sim = SimProcess(HIK_SIM, "--scenario", "motion", "--active-for", "1", "--repeat-hz", "2",
+                         "--heartbeat", "0.3", "--stream-seconds", "30", "--auth", "digest-md5", lifetime=60)
+        self.addCleanup(sim.stop)
+        sub = self.sub("homeassistant/#", "e2e-hik")
+        self.d = Daemon(CONFIG_HIKVISION.format(sim_url=sim.url, port=self.broker.port),
+                        env={"HIK_PASSWORD": "sim-password"})
+        self.d.start()
+
+        def configs():
+            out = {}
+            for topic, payload in sub.lines():
+                if topic.endswith("/config") and "_cam_" in topic:
+                    out.setdefault(topic, []).append(json.loads(payload))
+            return out
+
+        def complete():
+            c = configs()
+            kinds = {t.split("/")[1] for t in c}
+            return c if {"sensor", "binary_sensor"} <= kinds and all(
+                "model" in v[-1]["device"] for v in c.values()) else None
+
+        got = wait_until(complete, 20)
+        self.assertTrue(got, (configs(), self.d.log()[-3000:]))
+        for topic, sent in got.items():
+            device = sent[-1]["device"]
+            self.assertEqual(device["model"], "DS-2CD2185FWD-I", topic)
+            self.assertEqual(device["serial_number"], "DS-2CD2185FWD-I20180101AAWR111111111", topic)
+            self.assertEqual(device["sw_version"], "V5.5.82", topic)
+            self.assertEqual(device["manufacturer"], "hikvision", topic)
+            self.assertEqual(device["identifiers"], ["passerelle_e2e_cam"], topic)  # one HA device
+            self.assertLessEqual(len(sent), 2, (topic, sent))  # at most once without, once with the identity
 
     def test_a_wrong_password_gives_auth_failed_without_a_tight_loop(self):
         self.daemon(password="wrong", auth_retry="30s")

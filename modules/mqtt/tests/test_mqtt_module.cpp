@@ -80,6 +80,9 @@ TEST_CASE("events arrive with their topics, payloads, retained state, status and
         CHECK(cfg["availability"][0]["topic"] == "passerelle/maison/status");
         if (cfg["state_topic"] == "passerelle/cam_garage/motion/1/target-human/state")
             CHECK(cfg["device"]["model"] == "DS-2CD2185FWD-I");
+        // One HA device per source: both entities of cam_garage name the same device.
+        CHECK(cfg["device"]["identifiers"] == nlohmann::json::array({"passerelle_maison_cam_garage"}));
+        CHECK(cfg["device"]["name"] == "cam_garage");
     }
     CHECK(configs == 2); // motion/ch1/human and doorbell; the stop reused the start's config
 
@@ -187,6 +190,104 @@ TEST_CASE("a pulse and a start/stop of one combination: two entities, two ids, n
     drain(h, sub, "homeassistant/marker2");
     CHECK(sub.messages().size() == before + 1); // only the marker: nothing republished
     CHECK(h.counter("discovery_published") == 2); // counters survive the restart in the harness
+}
+
+TEST_CASE("the device's model and serial reach every config of its source, also those announced before; one HA device per source") {
+    TempDir dir("mqtt-module");
+    mqtt_test::Broker broker(dir.path());
+    // The device event as the kernel makes it from a source's health and its info
+    // {"model":..., "serial":..., "firmware":...} (kernel/core/instance_host.cpp).
+    auto device_event = [](const std::string& firmware) {
+        Event e = event("device", 0, State::start,
+                        {{"detail", "ISAPI ok"}, {"model", "DS-2CD2185FWD-I"}, {"serial", "DS-2CD2185FWD-I20180101AAWR123"},
+                         {"firmware", firmware}});
+        e.code = "connected";
+        return e;
+    };
+    Event porch = event("motion", 1, State::start);
+    porch.source = "cam_porch";
+    // topic -> payloads of every config sent there, in order
+    auto configs = [](mqtt_test::Subscriber& sub) {
+        std::map<std::string, std::vector<nlohmann::json>> out;
+        for (auto& m : sub.messages())
+            if (m.topic.size() > 7 && m.topic.compare(m.topic.size() - 7, 7, "/config") == 0)
+                out[m.topic].push_back(nlohmann::json::parse(m.payload));
+        return out;
+    };
+    ModuleHarness h(passerelle::testing::module_path("mqtt"));
+    {
+        mqtt_test::Subscriber sub(broker.port(), {"homeassistant/#"});
+        REQUIRE(h.create(config(broker)).ok());
+        REQUIRE(h.start() == PL_OK);
+        REQUIRE(h.wait_for_health("connected", 5s));
+        // Events come first: the identity is not known yet.
+        REQUIRE(h.deliver(event("motion", 1, State::start)).ok());
+        REQUIRE(h.deliver(event("doorbell", 0, State::pulse)).ok());
+        REQUIRE(h.deliver(porch).ok());
+        drain(h, sub, "homeassistant/marker1");
+        auto before = configs(sub);
+        REQUIRE(before.size() == 3);
+        for (auto& [topic, list] : before) CHECK_FALSE(list.back()["device"].contains("model"));
+
+        // Then the source learns its identity: every config of cam_garage is sent again with it.
+        REQUIRE(h.deliver(device_event("V5.5.0")).ok());
+        drain(h, sub, "homeassistant/marker2");
+        auto after = configs(sub);
+        REQUIRE(after.size() == 4); // + the health sensor
+        nlohmann::json garage_ids;
+        for (auto& [topic, list] : after) {
+            INFO(topic);
+            const auto& dev = list.back()["device"];
+            if (topic.find("cam_porch") != std::string::npos) {
+                CHECK(list.size() == 1); // another source, another device: untouched
+                CHECK_FALSE(dev.contains("model"));
+                CHECK(dev["identifiers"] != garage_ids);
+                continue;
+            }
+            CHECK(list.size() == (topic.find("/sensor/") != std::string::npos ? 1u : 2u)); // sent once more, not more
+            CHECK(dev["model"] == "DS-2CD2185FWD-I");
+            CHECK(dev["serial_number"] == "DS-2CD2185FWD-I20180101AAWR123");
+            CHECK(dev["sw_version"] == "V5.5.0");
+            CHECK(dev["manufacturer"] == "hikvision");
+            // One HA device per source: every entity of cam_garage names the same identifiers.
+            if (garage_ids.is_null()) garage_ids = dev["identifiers"];
+            CHECK(dev["identifiers"] == garage_ids);
+            CHECK(dev["name"] == "cam_garage");
+        }
+        CHECK(h.counter("discovery_published") == 6);
+
+        // Later events with or without the attrs change nothing.
+        REQUIRE(h.deliver(event("motion", 1, State::stop)).ok());
+        REQUIRE(h.deliver(event("doorbell", 0, State::pulse, {{"model", "DS-2CD2185FWD-I"}})).ok());
+        REQUIRE(h.deliver(device_event("V5.5.0")).ok());
+        drain(h, sub, "homeassistant/marker3");
+        CHECK(h.counter("discovery_published") == 6);
+        h.destroy();
+    }
+
+    // Restart: the identity is remembered, so the first events (before the device
+    // event comes again) do not send configs without it, and the device event
+    // with the same identity sends nothing.
+    mqtt_test::Subscriber sub(broker.port(), {"homeassistant/#"});
+    REQUIRE(sub.wait([](auto& m) { return m.size() >= 4; }, 3s).size() == 4); // the retained configs
+    REQUIRE(h.create(config(broker)).ok());
+    REQUIRE(h.start() == PL_OK);
+    REQUIRE(h.wait_for_health("connected", 5s));
+    REQUIRE(h.deliver(event("motion", 1, State::start)).ok());
+    REQUIRE(h.deliver(event("doorbell", 0, State::pulse)).ok());
+    REQUIRE(h.deliver(porch).ok());
+    REQUIRE(h.deliver(device_event("V5.5.0")).ok());
+    drain(h, sub, "homeassistant/marker4");
+    CHECK(sub.messages().size() == 5); // the 4 retained + the marker
+    CHECK(h.counter("discovery_published") == 6);
+
+    // A firmware upgrade is a new identity: the three configs of cam_garage again.
+    REQUIRE(h.deliver(device_event("V5.7.3")).ok());
+    drain(h, sub, "homeassistant/marker5");
+    CHECK(sub.messages().size() == 5 + 3 + 1);
+    for (auto& [topic, list] : configs(sub))
+        if (topic.find("cam_garage") != std::string::npos) CHECK(list.back()["device"]["sw_version"] == "V5.7.3");
+    CHECK(h.counter("discovery_published") == 9);
 }
 
 TEST_CASE("a wrong password gives auth_failed without a tight loop") {
