@@ -316,11 +316,17 @@ TEST_CASE("an unreachable broker is reported and retried with backoff; events wa
     REQUIRE(h.wait_for_health("unreachable", 5s));
     // A delivery while the broker is down is held, not refused.
     auto pending = std::async(std::launch::async, [&] { return h.deliver(event("motion", 1, State::start), 15s); });
-    std::this_thread::sleep_for(300ms);
+    // 2 s down with reconnect_min 50ms, reconnect_max 500ms: tries at ceilings 50, 100, 200,
+    // 400, 500, 500 ... ms (uniform in [25ms, ceiling]): about 10 tries on average. A loop
+    // that does not back off (every 25-50 ms) would try 40 to 80 times.
+    std::this_thread::sleep_for(2s);
+    const int64_t attempts_while_down = h.counter("connect_attempts");
+    CHECK(attempts_while_down >= 4);
+    CHECK(attempts_while_down <= 25);
     broker.start();
     REQUIRE(pending.get().ok());
     REQUIRE(h.wait_for_health("connected", 5s));
-    CHECK(h.counter("connect_attempts") >= 2);
+    CHECK(h.counter("connect_attempts") > attempts_while_down);
     mqtt_test::Subscriber after(broker.port(), {"passerelle/cam_garage/motion/1/state"});
     auto m = after.wait([](auto& x) { return !x.empty(); }, 3s);
     REQUIRE(m.size() == 1);

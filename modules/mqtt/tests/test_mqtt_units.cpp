@@ -1,4 +1,5 @@
 // Pure parts of the mqtt module: URL and settings, topics, discovery configs.
+#include "backoff.hpp"
 #include "commands.hpp"
 #include "discovery.hpp"
 #include "settings.hpp"
@@ -11,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include <map>
+#include <random>
 #include <set>
 
 using passerelle::Event;
@@ -266,4 +268,47 @@ TEST_CASE("discovery config digest: stable text, differs with the payload") {
     CHECK(mqtt::config_digest("") == "cbf29ce484222325"); // FNV-1a 64 offset basis: the same in every build
     CHECK(mqtt::config_digest("{\"a\":1}") != mqtt::config_digest("{\"a\":2}"));
     CHECK(mqtt::config_digest("x").size() == 16);
+}
+
+TEST_CASE("reconnect backoff: the ceiling doubles per failure up to reconnect_max; delays are jittered within it") {
+    using std::chrono::milliseconds;
+    const milliseconds min(1000), max(60000);
+    // The ceiling: 1, 2, 4 ... 32 s, then capped at 60 s for good.
+    int64_t expected = 1000;
+    for (unsigned failures = 1; failures <= 7; ++failures, expected *= 2)
+        CHECK(mqtt::reconnect_ceiling(failures, min, max).count() == std::min<int64_t>(expected, 60000));
+    CHECK(mqtt::reconnect_ceiling(50, min, max) == max);
+    CHECK(mqtt::reconnect_ceiling(4000000000u, min, max) == max); // no overflow however long the outage
+    CHECK(mqtt::reconnect_ceiling(3, milliseconds(10), milliseconds(15)).count() == 15); // a max that is no power of 2
+
+    std::mt19937_64 rng(12345);
+    for (unsigned failures : {1u, 2u, 3u, 6u, 7u, 20u}) {
+        INFO("failures " << failures);
+        const int64_t ceiling = mqtt::reconnect_ceiling(failures, min, max).count();
+        std::set<int64_t> seen;
+        int64_t lowest = INT64_MAX, highest = 0;
+        double sum = 0;
+        const int draws = 2000;
+        for (int i = 0; i < draws; ++i) {
+            const int64_t d = mqtt::reconnect_delay(failures, min, max, rng).count();
+            CHECK(d >= 500); // never below reconnect_min / 2: no tight loop
+            CHECK(d <= ceiling);
+            seen.insert(d);
+            lowest = std::min(lowest, d);
+            highest = std::max(highest, d);
+            sum += static_cast<double>(d);
+        }
+        // Jitter: spread over the whole range, not one fixed value.
+        CHECK(seen.size() > 100);
+        CHECK(highest - lowest > (ceiling - 500) * 8 / 10);
+        // Uniform in [min/2, ceiling]: the mean sits near the middle (and grows with the failures).
+        CHECK(sum / draws == Approx((500.0 + static_cast<double>(ceiling)) / 2).epsilon(0.1));
+    }
+    // A long outage waits much longer between tries than a fresh one.
+    double first = 0, later = 0;
+    for (int i = 0; i < 500; ++i) {
+        first += static_cast<double>(mqtt::reconnect_delay(1, min, max, rng).count());
+        later += static_cast<double>(mqtt::reconnect_delay(8, min, max, rng).count());
+    }
+    CHECK(later > first * 10);
 }
