@@ -78,12 +78,13 @@ class Broker:
 class Sub:
     """mosquitto_sub with a persistent QoS 1 session: it gets what was published while it reconnected."""
 
-    def __init__(self, broker, topic, client_id):
+    def __init__(self, broker, topic, client_id, output=("-v",)):
+        """output: how mosquitto_sub prints a message ("-v": "<topic> <payload>")."""
         self.path = os.path.join(broker.dir, client_id + ".out")
         self.out = open(self.path, "wb")
         self.proc = subprocess.Popen(
             ["mosquitto_sub", "-h", "127.0.0.1", "-p", str(broker.port), "-u", "watcher", "-P", "w4tch",
-             "-q", "1", "-c", "-i", client_id, "-v", "-t", topic],
+             "-q", "1", "-c", "-i", client_id, *output, "-t", topic],
             stdout=self.out, stderr=subprocess.DEVNULL)
         time.sleep(0.3)
 
@@ -190,8 +191,8 @@ class MqttEndToEnd(unittest.TestCase):
             f.write(password)
         return self.d.start()
 
-    def sub(self, topic, client_id):
-        s = Sub(self.broker, topic, client_id)
+    def sub(self, topic, client_id, output=("-v",)):
+        s = Sub(self.broker, topic, client_id, output)
         self.subs.append(s)
         return s
 
@@ -353,16 +354,37 @@ class MqttEndToEnd(unittest.TestCase):
         self.assertEqual(self.health(), "connected")
 
     def test_mqtt5_command_answers_on_the_response_topic_with_correlation_data(self):
-        sub = self.sub("replies/#", "e2e-v5")
+        # An MQTT 5 subscriber that prints each message's correlation data (%D) between topic and payload.
+        sub = self.sub("replies/#", "e2e-v5", output=("-V", "5", "-F", "%t %D %p"))
         self.daemon(protocol="5")
         self.assertTrue(wait_until(lambda: self.health() == "connected", 10), self.d.log())
         time.sleep(0.3)
-        pub(self.broker, "passerelle/cmd/demo/emit", json.dumps({"type": "doorbell"}),
-            extra=["-V", "5", "-D", "publish", "response-topic", "replies/me",
-                   "-D", "publish", "correlation-data", "abc123"])
-        result = wait_until(lambda: [p for t, p in sub.lines() if t == "replies/me"], 10)
-        self.assertTrue(result, self.d.log())
-        self.assertTrue(json.loads(result[0])["ok"])
+
+        def command(correlation, params):
+            pub(self.broker, "passerelle/cmd/demo/emit", json.dumps(params),
+                extra=["-V", "5", "-D", "publish", "response-topic", "replies/me",
+                       "-D", "publish", "correlation-data", correlation])
+
+        def replies():
+            out = []
+            for topic, rest in sub.lines():
+                correlation, _, payload = rest.partition(" ")
+                out.append((topic, correlation, payload))
+            return out
+
+        command("abc123", {"type": "doorbell"})
+        self.assertTrue(wait_until(lambda: replies(), 10), self.d.log())
+        topic, correlation, payload = replies()[0]
+        self.assertEqual(topic, "replies/me")
+        self.assertEqual(correlation, "abc123")  # the requester can match the answer to its request
+        self.assertTrue(json.loads(payload)["ok"], payload)
+        # Each answer carries its own request's data, a refused one too.
+        command("xyz-789", {"type": "motion", "channel": 999})
+        self.assertTrue(wait_until(lambda: len(replies()) >= 2, 10), (replies(), self.d.log()))
+        topic, correlation, payload = replies()[1]
+        self.assertEqual((topic, correlation), ("replies/me", "xyz-789"))
+        self.assertFalse(json.loads(payload)["ok"], payload)
+        self.assertEqual(len(replies()), 2, replies())
 
     def test_a_hikvision_camera_model_and_serial_reach_its_home_assistant_device(self):
         # The real hikvision module reads /ISAPI/System/deviceInfo from the simulator and reports
