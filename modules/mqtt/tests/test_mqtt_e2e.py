@@ -404,7 +404,7 @@ class MqttEndToEnd(unittest.TestCase):
         def configs():
             out = {}
             for topic, payload in sub.lines():
-                if topic.endswith("/config") and "_cam_" in topic:
+                if topic.endswith("/config") and "/cam_" in topic:
                     out.setdefault(topic, []).append(json.loads(payload))
             return out
 
