@@ -1,5 +1,6 @@
 #include "client.hpp"
 
+#include "backoff.hpp"
 #include "packets.hpp"
 #include "session.hpp"
 #include "transport.hpp"
@@ -135,11 +136,7 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
                                       "); next try in " + std::to_string(delay.count() / 1000) + " s");
         } else {
             ++failures;
-            int64_t ceiling = opt.reconnect_min.count();
-            for (unsigned i = 1; i < failures && ceiling < opt.reconnect_max.count(); ++i) ceiling *= 2;
-            ceiling = std::min<int64_t>(ceiling, opt.reconnect_max.count());
-            std::uniform_int_distribution<int64_t> pick(opt.reconnect_min.count() / 2, std::max<int64_t>(ceiling, 1));
-            delay = std::chrono::milliseconds(pick(rng));
+            delay = reconnect_delay(failures, opt.reconnect_min, opt.reconnect_max, rng);
             std::string detail = why + "; next try in " + std::to_string(delay.count()) + " ms";
             health(was_connected || (ever_connected && failures < 3) ? "reconnecting" : "unreachable", detail);
         }

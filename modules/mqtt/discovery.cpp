@@ -103,7 +103,13 @@ DiscoveryConfig discovery_for(const DiscoveryNaming& n, const passerelle::Event&
     const std::string node_id = discovery_id("passerelle_" + n.daemon);
     const std::string object_id = discovery_id(raw);
     DiscoveryConfig out;
-    out.unique_id = node_id + "_" + object_id;
+    // One combination can be both a pulse and a start/stop (SIP and Asterisk
+    // `call`: RINGING is a pulse, ANSWERED a start; Hikvision doorbell): two
+    // entities, so two ids. The binary_sensor keeps the plain id (the one every
+    // earlier version gave it); the event entity gets "_event". Its topic and
+    // object_id stay as they were (they already differ by component), so the
+    // retained config is replaced in place, never left behind.
+    out.unique_id = node_id + "_" + object_id + (pulse ? "_event" : "");
     out.topic = n.discovery_prefix + "/" + component + "/" + node_id + "/" + object_id + "/config";
 
     json dev = {{"identifiers", json::array({discovery_id("passerelle_" + n.daemon + "_" + e.source)})},

@@ -27,6 +27,7 @@
 #include <map>
 #include <unordered_map>
 #include <memory>
+#include <vector>
 
 namespace {
 
@@ -191,6 +192,11 @@ private:
 
     // --- Home Assistant discovery ---------------------------------------------
 
+    // A source's identity (model, serial, firmware) usually comes after its
+    // first events: the kernel puts it on the source's `device` event when the
+    // module learns it. Every config of the source names the device, so when
+    // the identity changes, every combination already announced is announced
+    // again with it (nothing waits for the next event of each combination).
     void announce(const passerelle::Event& e) {
         mqtt::DeviceInfo& dev = devices_[e.source];
         mqtt::DeviceInfo seen = dev;
@@ -198,6 +204,7 @@ private:
         for (auto [k, field] : {std::pair{"model", &seen.model}, std::pair{"serial", &seen.serial},
                                 std::pair{"firmware", &seen.firmware}})
             if (auto it = e.attrs.find(k); it != e.attrs.end() && !it->second.empty()) *field = it->second;
+        const bool identity_changed = !(seen == dev);
         dev = seen;
         // Fast path (every event goes through here): the same combination with the
         // same device info was already handled, no JSON to build.
@@ -205,10 +212,39 @@ private:
         for (const std::string* part : {&e.type, &attr_or_empty(e, "region"), &attr_or_empty(e, "target")})
             (combo += '\x1f') += *part;
         combo += '\x1f' + std::to_string(e.channel) + (e.state == passerelle::State::pulse ? "p" : "s");
-        auto [seen_it, fresh] = combos_.try_emplace(combo, dev);
-        if (!fresh && seen_it->second == dev) return;
-        seen_it->second = dev;
-        mqtt::DiscoveryConfig cfg = mqtt::discovery_for(naming_, e, dev);
+        auto [it, fresh] = combos_.try_emplace(combo);
+        if (!fresh && it->second.device == dev) return;
+        if (fresh) it->second.sample = discovery_sample(e);
+        announce_combo(combo, it->second, dev);
+        if (!identity_changed) return;
+        std::vector<std::string> stale; // collected first: a refused publish erases its combination
+        for (auto& [other, c] : combos_)
+            if (c.sample.source == e.source && !(c.device == dev)) stale.push_back(other);
+        for (auto& other : stale)
+            if (auto c = combos_.find(other); c != combos_.end()) announce_combo(other, c->second, dev);
+    }
+
+    // What discovery_for reads of an event, kept to announce the combination again.
+    static passerelle::Event discovery_sample(const passerelle::Event& e) {
+        passerelle::Event s;
+        s.source = e.source;
+        s.module = e.module;
+        s.type = e.type;
+        s.channel = e.channel;
+        s.state = e.state;
+        for (const char* k : {"region", "target"})
+            if (auto it = e.attrs.find(k); it != e.attrs.end()) s.attrs[k] = it->second;
+        return s;
+    }
+
+    struct Combo {
+        mqtt::DeviceInfo device; // what its config was last announced with
+        passerelle::Event sample;
+    };
+
+    void announce_combo(const std::string& combo, Combo& c, const mqtt::DeviceInfo& dev) {
+        c.device = dev;
+        mqtt::DiscoveryConfig cfg = mqtt::discovery_for(naming_, c.sample, dev);
         const std::string digest = mqtt::config_digest(cfg.payload);
         auto& known = announced_[cfg.unique_id];
         if (known == digest) return; // same config already on the broker: publish nothing twice
@@ -217,7 +253,8 @@ private:
                          [this, alive = alive_, id = cfg.unique_id, digest, combo](bool ok, const std::string& why) {
                              if (!*alive) return;
                              if (!ok) { // announced again by the next event of this combination
-                                 announced_.erase(id);
+                                 if (auto a = announced_.find(id); a != announced_.end() && a->second == digest)
+                                     announced_.erase(a);
                                  combos_.erase(combo);
                                  host().warn("discovery config refused: " + why);
                                  return;
@@ -248,6 +285,17 @@ private:
             auto j = nlohmann::json::parse(in);
             for (auto& [id, digest] : j.at("announced").items())
                 if (digest.is_string()) confirmed_[id] = announced_[id] = digest.get<std::string>();
+            // The identities known before the restart: the first event of a source
+            // then gives the config already on the broker, not one without model
+            // (re-sent, then re-sent again when the device event comes).
+            if (auto d = j.find("devices"); d != j.end() && d->is_object())
+                for (auto& [source, v] : d->items()) {
+                    if (!v.is_object()) continue;
+                    mqtt::DeviceInfo& dev = devices_[source];
+                    for (auto [k, field] : {std::pair{"module", &dev.module}, std::pair{"model", &dev.model},
+                                            std::pair{"serial", &dev.serial}, std::pair{"firmware", &dev.firmware}})
+                        if (auto f = v.find(k); f != v.end() && f->is_string()) *field = f->get<std::string>();
+                }
         } catch (const std::exception& e) {
             host().warn("ignoring a damaged " + path.string() + ": " + e.what());
         }
@@ -256,7 +304,10 @@ private:
     void save_discovery_state() {
         auto path = state_file();
         if (path.empty()) return;
-        nlohmann::json j = {{"announced", confirmed_}};
+        nlohmann::json devices = nlohmann::json::object();
+        for (auto& [source, dev] : devices_)
+            devices[source] = {{"module", dev.module}, {"model", dev.model}, {"serial", dev.serial}, {"firmware", dev.firmware}};
+        nlohmann::json j = {{"announced", confirmed_}, {"devices", devices}};
         auto tmp = path;
         tmp += ".tmp";
         {
@@ -307,7 +358,7 @@ private:
     std::unique_ptr<mqtt::Client> client_;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(false);
     std::map<std::string, mqtt::DeviceInfo> devices_;
-    std::unordered_map<std::string, mqtt::DeviceInfo> combos_; // combination -> device info last announced with
+    std::unordered_map<std::string, Combo> combos_; // combination -> device info last announced with, sample event
     std::map<std::string, std::string> announced_; // unique_id -> digest sent (or in flight)
     std::map<std::string, std::string> confirmed_; // unique_id -> digest acknowledged (the state file)
 };

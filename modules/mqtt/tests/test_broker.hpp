@@ -80,7 +80,7 @@ inline std::string current_user() {
 }
 
 // users: {user, password}; ACL: `passerelle` may use passerelle/#,
-// homeassistant/# and replies/# (nothing else: "forbidden/..." is refused),
+// homeassistant/#, replies/# and home/# (nothing else: "forbidden/..." is refused),
 // `watcher` may use everything.
 class Broker {
 public:
@@ -93,7 +93,7 @@ public:
             if (std::system(cmd.c_str()) != 0) throw std::runtime_error("mosquitto_passwd failed");
         }
         std::ofstream(dir_ / "acl") << "user passerelle\ntopic readwrite passerelle/#\ntopic readwrite homeassistant/#\n"
-                                       "topic readwrite replies/#\n\n"
+                                       "topic readwrite replies/#\ntopic readwrite home/#\n\n"
                                        "user watcher\ntopic readwrite #\n";
         std::ofstream(dir_ / "mosquitto.conf")
             << "user " << current_user() << "\n" // as root, mosquitto would drop to a user that cannot read dir_
@@ -140,6 +140,7 @@ struct Message {
     std::string topic;
     std::string payload;
     bool retain = false;
+    int qos = 0; // as delivered to the subscriber (which subscribes at QoS 1)
 };
 
 // A subscriber on libmosquitto's own thread.
@@ -168,7 +169,7 @@ public:
             auto* self = static_cast<Subscriber*>(o);
             std::lock_guard l(self->mu_);
             self->messages_.push_back({msg->topic, std::string(static_cast<const char*>(msg->payload), msg->payloadlen),
-                                       msg->retain});
+                                       msg->retain, msg->qos});
             self->cv_.notify_all();
         });
         mosquitto_connect(m_, "127.0.0.1", port, 30);

@@ -12,9 +12,11 @@ import tempfile
 import time
 import unittest
 
-from daemon_harness import Daemon, free_port, wait_until
+from daemon_harness import Daemon, SimProcess, free_port, wait_until
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+HERE = os.path.dirname(os.path.abspath(__file__))
+HIK_SIM = os.path.normpath(os.path.join(HERE, "../../hikvision/tests/hik_sim.py"))
 
 
 class Broker:
@@ -76,12 +78,13 @@ class Broker:
 class Sub:
     """mosquitto_sub with a persistent QoS 1 session: it gets what was published while it reconnected."""
 
-    def __init__(self, broker, topic, client_id):
+    def __init__(self, broker, topic, client_id, output=("-v",)):
+        """output: how mosquitto_sub prints a message ("-v": "<topic> <payload>")."""
         self.path = os.path.join(broker.dir, client_id + ".out")
         self.out = open(self.path, "wb")
         self.proc = subprocess.Popen(
             ["mosquitto_sub", "-h", "127.0.0.1", "-p", str(broker.port), "-u", "watcher", "-P", "w4tch",
-             "-q", "1", "-c", "-i", client_id, "-v", "-t", topic],
+             "-q", "1", "-c", "-i", client_id, *output, "-t", topic],
             stdout=self.out, stderr=subprocess.DEVNULL)
         time.sleep(0.3)
 
@@ -140,6 +143,35 @@ to = "mqtt"
 """
 
 
+CONFIG_HIKVISION = """
+[daemon]
+state_dir = "@DIR@/state"
+
+[daemon.api]
+listen = "127.0.0.1:@PORT@"
+
+[instance.cam]
+module = "hikvision"
+url = "{sim_url}"
+user = "admin"
+password = "${{HIK_PASSWORD}}"
+heartbeat_timeout = "5s"
+
+[instance.mqtt]
+module = "mqtt"
+url = "mqtt://127.0.0.1:{port}"
+user = "passerelle"
+password = "s3cret"
+daemon_name = "e2e"
+reconnect_min = "100ms"
+reconnect_max = "1s"
+
+[[route]]
+when = {{ source = "cam" }}
+to = "mqtt"
+"""
+
+
 class MqttEndToEnd(unittest.TestCase):
     def setUp(self):
         self.broker = Broker()
@@ -159,8 +191,8 @@ class MqttEndToEnd(unittest.TestCase):
             f.write(password)
         return self.d.start()
 
-    def sub(self, topic, client_id):
-        s = Sub(self.broker, topic, client_id)
+    def sub(self, topic, client_id, output=("-v",)):
+        s = Sub(self.broker, topic, client_id, output)
         self.subs.append(s)
         return s
 
@@ -322,16 +354,76 @@ class MqttEndToEnd(unittest.TestCase):
         self.assertEqual(self.health(), "connected")
 
     def test_mqtt5_command_answers_on_the_response_topic_with_correlation_data(self):
-        sub = self.sub("replies/#", "e2e-v5")
+        # An MQTT 5 subscriber that prints each message's correlation data (%D) between topic and payload.
+        sub = self.sub("replies/#", "e2e-v5", output=("-V", "5", "-F", "%t %D %p"))
         self.daemon(protocol="5")
         self.assertTrue(wait_until(lambda: self.health() == "connected", 10), self.d.log())
         time.sleep(0.3)
-        pub(self.broker, "passerelle/cmd/demo/emit", json.dumps({"type": "doorbell"}),
-            extra=["-V", "5", "-D", "publish", "response-topic", "replies/me",
-                   "-D", "publish", "correlation-data", "abc123"])
-        result = wait_until(lambda: [p for t, p in sub.lines() if t == "replies/me"], 10)
-        self.assertTrue(result, self.d.log())
-        self.assertTrue(json.loads(result[0])["ok"])
+
+        def command(correlation, params):
+            pub(self.broker, "passerelle/cmd/demo/emit", json.dumps(params),
+                extra=["-V", "5", "-D", "publish", "response-topic", "replies/me",
+                       "-D", "publish", "correlation-data", correlation])
+
+        def replies():
+            out = []
+            for topic, rest in sub.lines():
+                correlation, _, payload = rest.partition(" ")
+                out.append((topic, correlation, payload))
+            return out
+
+        command("abc123", {"type": "doorbell"})
+        self.assertTrue(wait_until(lambda: replies(), 10), self.d.log())
+        topic, correlation, payload = replies()[0]
+        self.assertEqual(topic, "replies/me")
+        self.assertEqual(correlation, "abc123")  # the requester can match the answer to its request
+        self.assertTrue(json.loads(payload)["ok"], payload)
+        # Each answer carries its own request's data, a refused one too.
+        command("xyz-789", {"type": "motion", "channel": 999})
+        self.assertTrue(wait_until(lambda: len(replies()) >= 2, 10), (replies(), self.d.log()))
+        topic, correlation, payload = replies()[1]
+        self.assertEqual((topic, correlation), ("replies/me", "xyz-789"))
+        self.assertFalse(json.loads(payload)["ok"], payload)
+        self.assertEqual(len(replies()), 2, replies())
+
+    def test_a_hikvision_camera_model_and_serial_reach_its_home_assistant_device(self):
+        # The real hikvision module reads /ISAPI/System/deviceInfo from the simulator and reports
+        # model, serial and firmware in its health info; the kernel puts them on the `device`
+        # event, routed here with the camera's motion events.
+        binary = os.environ.get("PASSERELLE_BIN", "")
+        if not os.path.exists(os.path.join(os.path.dirname(binary), "..", "lib", "passerelle", "hikvision.so")):
+            self.skipTest("the hikvision module is not built (build target hikvision)")
+        sim = SimProcess(HIK_SIM, "--scenario", "motion", "--active-for", "1", "--repeat-hz", "2",
+                         "--heartbeat", "0.3", "--stream-seconds", "30", "--auth", "digest-md5", lifetime=60)
+        self.addCleanup(sim.stop)
+        sub = self.sub("homeassistant/#", "e2e-hik")
+        self.d = Daemon(CONFIG_HIKVISION.format(sim_url=sim.url, port=self.broker.port),
+                        env={"HIK_PASSWORD": "sim-password"})
+        self.d.start()
+
+        def configs():
+            out = {}
+            for topic, payload in sub.lines():
+                if topic.endswith("/config") and "/cam_" in topic:
+                    out.setdefault(topic, []).append(json.loads(payload))
+            return out
+
+        def complete():
+            c = configs()
+            kinds = {t.split("/")[1] for t in c}
+            return c if {"sensor", "binary_sensor"} <= kinds and all(
+                "model" in v[-1]["device"] for v in c.values()) else None
+
+        got = wait_until(complete, 20)
+        self.assertTrue(got, (configs(), self.d.log()[-3000:]))
+        for topic, sent in got.items():
+            device = sent[-1]["device"]
+            self.assertEqual(device["model"], "DS-2CD2185FWD-I", topic)
+            self.assertEqual(device["serial_number"], "DS-2CD2185FWD-I20180101AAWR111111111", topic)
+            self.assertEqual(device["sw_version"], "V5.5.82", topic)
+            self.assertEqual(device["manufacturer"], "hikvision", topic)
+            self.assertEqual(device["identifiers"], ["passerelle_e2e_cam"], topic)  # one HA device
+            self.assertLessEqual(len(sent), 2, (topic, sent))  # at most once without, once with the identity
 
     def test_a_wrong_password_gives_auth_failed_without_a_tight_loop(self):
         self.daemon(password="wrong", auth_retry="30s")

@@ -7,6 +7,10 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <poll.h>
+
+#include <algorithm>
+#include <atomic>
 #include <future>
 #include <set>
 
@@ -53,7 +57,7 @@ TEST_CASE("events arrive with their topics, payloads, retained state, status and
     REQUIRE(h.deliver(event("doorbell", 0, State::pulse)).ok());
     REQUIRE(h.deliver(event("motion", 1, State::stop, {{"target", "human"}})).ok());
 
-    auto msgs = sub.wait([](auto& m) { return m.size() >= 9; });
+    auto msgs = sub.wait([](auto& m) { return m.size() >= 8; }); // status, 3 events, 2 states, 2 configs
     auto events = sub.on_topic("passerelle/cam_garage/motion/1");
     REQUIRE(events.size() == 2);
     auto j = nlohmann::json::parse(events[0].payload);
@@ -80,6 +84,9 @@ TEST_CASE("events arrive with their topics, payloads, retained state, status and
         CHECK(cfg["availability"][0]["topic"] == "passerelle/maison/status");
         if (cfg["state_topic"] == "passerelle/cam_garage/motion/1/target-human/state")
             CHECK(cfg["device"]["model"] == "DS-2CD2185FWD-I");
+        // One HA device per source: both entities of cam_garage name the same device.
+        CHECK(cfg["device"]["identifiers"] == nlohmann::json::array({"passerelle_maison_cam_garage"}));
+        CHECK(cfg["device"]["name"] == "cam_garage");
     }
     CHECK(configs == 2); // motion/ch1/human and doorbell; the stop reused the start's config
 
@@ -94,7 +101,31 @@ TEST_CASE("events arrive with their topics, payloads, retained state, status and
     REQUIRE(h.invoke("publish", R"({"topic":"passerelle/custom/x","payload":"hello","retain":true})").ok());
     sub.wait([](auto& m) { return std::any_of(m.begin(), m.end(), [](auto& x) { return x.topic == "passerelle/custom/x"; }); });
     REQUIRE(sub.on_topic("passerelle/custom/x").size() == 1);
+    CHECK(sub.on_topic("passerelle/custom/x")[0].payload == "hello");
+    CHECK(sub.on_topic("passerelle/custom/x")[0].qos == 1); // the instance's qos by default
+    REQUIRE(h.invoke("publish", R"({"topic":"passerelle/custom/q0","payload":"zero","qos":0})").ok());
+    REQUIRE(h.invoke("publish", R"({"topic":"passerelle/custom/q1","payload":"one","qos":1,"retain":false})").ok());
+    sub.wait([](auto& m) { return std::any_of(m.begin(), m.end(), [](auto& x) { return x.topic == "passerelle/custom/q1"; }); });
+    REQUIRE(sub.on_topic("passerelle/custom/q0").size() == 1);
+    REQUIRE(sub.on_topic("passerelle/custom/q1").size() == 1);
+    CHECK(sub.on_topic("passerelle/custom/q0")[0].qos == 0); // a QoS 1 subscriber gets what was sent at 0 at 0
+    CHECK(sub.on_topic("passerelle/custom/q1")[0].qos == 1);
+    // Retain: the broker clears the flag for subscribers already there, so a new
+    // subscriber tells: it gets the retained "hello" and nothing of q0/q1 (retain
+    // false by default, and explicitly false).
+    {
+        mqtt_test::Subscriber late(broker.port(), {"passerelle/custom/#"});
+        auto kept = late.wait([](auto& m) { return m.size() >= 2; }, 1500ms);
+        REQUIRE(kept.size() == 1);
+        CHECK(kept[0].topic == "passerelle/custom/x");
+        CHECK(kept[0].payload == "hello");
+        CHECK(kept[0].retain);
+    }
+    CHECK(h.invoke("publish", R"({"topic":"passerelle/custom/q","payload":"x","qos":3})").status == PL_ERR_INVALID);
     CHECK(h.invoke("publish", R"({"topic":"passerelle/#","payload":"x"})").status == PL_ERR_INVALID);
+    // The event messages were sent at the instance's qos (1).
+    CHECK(events[0].qos == 1);
+    CHECK(states[0].qos == 1);
 
     // A clean stop leaves "offline" as the retained status.
     h.stop();
@@ -129,6 +160,320 @@ TEST_CASE("discovery is not published twice across a restart (state file)") {
     CHECK(msgs.back().topic.find("motion_ch2") != std::string::npos);
 }
 
+namespace {
+
+// Publishes a marker through the module and waits for it: the broker keeps the
+// order of one client's messages, so everything the module sent before has
+// arrived at `sub` once the marker is there.
+void drain(ModuleHarness& h, mqtt_test::Subscriber& sub, const std::string& marker) {
+    REQUIRE(h.invoke("publish", R"({"topic":")" + marker + R"(","payload":"x"})").ok());
+    sub.wait([&](auto& m) { return std::any_of(m.begin(), m.end(), [&](auto& x) { return x.topic == marker; }); }, 5s);
+    REQUIRE(sub.on_topic(marker).size() == 1);
+}
+
+} // namespace
+
+TEST_CASE("a pulse and a start/stop of one combination: two entities, two ids, neither republished after a restart") {
+    TempDir dir("mqtt-module");
+    mqtt_test::Broker broker(dir.path());
+    auto call = [](State s) {
+        Event e = event("call", 1, s);
+        e.source = "sip";
+        e.module = "sip";
+        return e;
+    };
+    ModuleHarness h(passerelle::testing::module_path("mqtt"));
+    {
+        mqtt_test::Subscriber sub(broker.port(), {"homeassistant/#"});
+        REQUIRE(h.create(config(broker)).ok());
+        REQUIRE(h.start() == PL_OK);
+        REQUIRE(h.wait_for_health("connected", 5s));
+        REQUIRE(h.deliver(call(State::pulse)).ok()); // RINGING
+        REQUIRE(h.deliver(call(State::start)).ok()); // ANSWERED
+        REQUIRE(h.deliver(call(State::stop)).ok());  // ENDED
+        REQUIRE(h.deliver(call(State::pulse)).ok());
+        drain(h, sub, "homeassistant/marker1");
+        std::set<std::string> ids, topics;
+        for (auto& m : sub.messages()) {
+            if (m.topic == "homeassistant/marker1") continue;
+            CHECK(topics.insert(m.topic).second); // each config sent once
+            ids.insert(nlohmann::json::parse(m.payload)["unique_id"].get<std::string>());
+        }
+        CHECK(topics.size() == 2); // an event entity and a binary_sensor
+        CHECK(ids.size() == 2);    // with their own ids
+        CHECK(h.counter("discovery_published") == 2);
+        h.destroy();
+    }
+
+    mqtt_test::Subscriber sub(broker.port(), {"homeassistant/#"});
+    auto retained = sub.wait([](auto& m) { return m.size() >= 2; }, 3s); // the two retained configs
+    REQUIRE(retained.size() == 2);
+    for (auto& m : retained) CHECK(m.retain);
+    const size_t before = sub.messages().size();
+    REQUIRE(h.create(config(broker)).ok()); // the daemon restarted (same state dir)
+    REQUIRE(h.start() == PL_OK);
+    REQUIRE(h.wait_for_health("connected", 5s));
+    for (int round = 0; round < 2; ++round)
+        for (State s : {State::pulse, State::start, State::pulse, State::stop}) REQUIRE(h.deliver(call(s)).ok());
+    drain(h, sub, "homeassistant/marker2");
+    CHECK(sub.messages().size() == before + 1); // only the marker: nothing republished
+    CHECK(h.counter("discovery_published") == 2); // counters survive the restart in the harness
+}
+
+TEST_CASE("the device's model and serial reach every config of its source, also those announced before; one HA device per source") {
+    TempDir dir("mqtt-module");
+    mqtt_test::Broker broker(dir.path());
+    // The device event as the kernel makes it from a source's health and its info
+    // {"model":..., "serial":..., "firmware":...} (kernel/core/instance_host.cpp).
+    auto device_event = [](const std::string& firmware) {
+        Event e = event("device", 0, State::start,
+                        {{"detail", "ISAPI ok"}, {"model", "DS-2CD2185FWD-I"}, {"serial", "DS-2CD2185FWD-I20180101AAWR123"},
+                         {"firmware", firmware}});
+        e.code = "connected";
+        return e;
+    };
+    Event porch = event("motion", 1, State::start);
+    porch.source = "cam_porch";
+    // topic -> payloads of every config sent there, in order
+    auto configs = [](mqtt_test::Subscriber& sub) {
+        std::map<std::string, std::vector<nlohmann::json>> out;
+        for (auto& m : sub.messages())
+            if (m.topic.size() > 7 && m.topic.compare(m.topic.size() - 7, 7, "/config") == 0)
+                out[m.topic].push_back(nlohmann::json::parse(m.payload));
+        return out;
+    };
+    ModuleHarness h(passerelle::testing::module_path("mqtt"));
+    {
+        mqtt_test::Subscriber sub(broker.port(), {"homeassistant/#"});
+        REQUIRE(h.create(config(broker)).ok());
+        REQUIRE(h.start() == PL_OK);
+        REQUIRE(h.wait_for_health("connected", 5s));
+        // Events come first: the identity is not known yet.
+        REQUIRE(h.deliver(event("motion", 1, State::start)).ok());
+        REQUIRE(h.deliver(event("doorbell", 0, State::pulse)).ok());
+        REQUIRE(h.deliver(porch).ok());
+        drain(h, sub, "homeassistant/marker1");
+        auto before = configs(sub);
+        REQUIRE(before.size() == 3);
+        for (auto& [topic, list] : before) CHECK_FALSE(list.back()["device"].contains("model"));
+
+        // Then the source learns its identity: every config of cam_garage is sent again with it.
+        REQUIRE(h.deliver(device_event("V5.5.0")).ok());
+        drain(h, sub, "homeassistant/marker2");
+        auto after = configs(sub);
+        REQUIRE(after.size() == 4); // + the health sensor
+        nlohmann::json garage_ids;
+        for (auto& [topic, list] : after) {
+            INFO(topic);
+            const auto& dev = list.back()["device"];
+            if (topic.find("cam_porch") != std::string::npos) {
+                CHECK(list.size() == 1); // another source, another device: untouched
+                CHECK_FALSE(dev.contains("model"));
+                CHECK(dev["identifiers"] != garage_ids);
+                continue;
+            }
+            CHECK(list.size() == (topic.find("/sensor/") != std::string::npos ? 1u : 2u)); // sent once more, not more
+            CHECK(dev["model"] == "DS-2CD2185FWD-I");
+            CHECK(dev["serial_number"] == "DS-2CD2185FWD-I20180101AAWR123");
+            CHECK(dev["sw_version"] == "V5.5.0");
+            CHECK(dev["manufacturer"] == "hikvision");
+            // One HA device per source: every entity of cam_garage names the same identifiers.
+            if (garage_ids.is_null()) garage_ids = dev["identifiers"];
+            CHECK(dev["identifiers"] == garage_ids);
+            CHECK(dev["name"] == "cam_garage");
+        }
+        CHECK(h.counter("discovery_published") == 6);
+
+        // Later events with or without the attrs change nothing.
+        REQUIRE(h.deliver(event("motion", 1, State::stop)).ok());
+        REQUIRE(h.deliver(event("doorbell", 0, State::pulse, {{"model", "DS-2CD2185FWD-I"}})).ok());
+        REQUIRE(h.deliver(device_event("V5.5.0")).ok());
+        drain(h, sub, "homeassistant/marker3");
+        CHECK(h.counter("discovery_published") == 6);
+        h.destroy();
+    }
+
+    // Restart: the identity is remembered, so the first events (before the device
+    // event comes again) do not send configs without it, and the device event
+    // with the same identity sends nothing.
+    mqtt_test::Subscriber sub(broker.port(), {"homeassistant/#"});
+    REQUIRE(sub.wait([](auto& m) { return m.size() >= 4; }, 3s).size() == 4); // the retained configs
+    REQUIRE(h.create(config(broker)).ok());
+    REQUIRE(h.start() == PL_OK);
+    REQUIRE(h.wait_for_health("connected", 5s));
+    REQUIRE(h.deliver(event("motion", 1, State::start)).ok());
+    REQUIRE(h.deliver(event("doorbell", 0, State::pulse)).ok());
+    REQUIRE(h.deliver(porch).ok());
+    REQUIRE(h.deliver(device_event("V5.5.0")).ok());
+    drain(h, sub, "homeassistant/marker4");
+    CHECK(sub.messages().size() == 5); // the 4 retained + the marker
+    CHECK(h.counter("discovery_published") == 6);
+
+    // A firmware upgrade is a new identity: the three configs of cam_garage again.
+    REQUIRE(h.deliver(device_event("V5.7.3")).ok());
+    drain(h, sub, "homeassistant/marker5");
+    CHECK(sub.messages().size() == 5 + 3 + 1);
+    for (auto& [topic, list] : configs(sub))
+        if (topic.find("cam_garage") != std::string::npos) CHECK(list.back()["device"]["sw_version"] == "V5.7.3");
+    CHECK(h.counter("discovery_published") == 9);
+}
+
+TEST_CASE("topic_prefix, retain_state = false and qos = 0 are what goes on the wire") {
+    TempDir dir("mqtt-module");
+    mqtt_test::Broker broker(dir.path());
+    mqtt_test::Subscriber sub(broker.port(), {"home/#", "passerelle/#", "homeassistant/#"});
+    ModuleHarness h(passerelle::testing::module_path("mqtt"));
+    REQUIRE(h.create(config(broker, R"(,"topic_prefix":"home/p","retain_state":false,"qos":0)")).ok());
+    REQUIRE(h.start() == PL_OK);
+    REQUIRE(h.wait_for_health("connected", 5s));
+    REQUIRE(h.deliver(event("motion", 1, State::start)).ok());
+    REQUIRE(h.deliver(event("motion", 1, State::stop)).ok());
+    // A marker at QoS 1 after the events: once it is here, all before it is too.
+    REQUIRE(h.invoke("publish", R"({"topic":"home/marker","payload":"x","qos":1})").ok());
+    sub.wait([](auto& m) { return std::any_of(m.begin(), m.end(), [](auto& x) { return x.topic == "home/marker"; }); });
+    REQUIRE(sub.on_topic("home/marker").size() == 1);
+
+    auto events = sub.on_topic("home/p/cam_garage/motion/1");
+    REQUIRE(events.size() == 2);
+    for (auto& m : events) {
+        CHECK(m.qos == 0); // published at QoS 0 (the subscriber asked for 1)
+        CHECK_FALSE(m.retain);
+    }
+    CHECK(nlohmann::json::parse(events[0].payload)["state"] == "start");
+    CHECK(nlohmann::json::parse(events[1].payload)["state"] == "stop");
+    bool online = false;
+    for (auto& m : sub.messages()) {
+        INFO(m.topic);
+        CHECK(m.topic.find("/state") == std::string::npos);     // retain_state = false: no ON/OFF topic
+        CHECK(m.topic.rfind("passerelle/", 0) == std::string::npos); // nothing under the default prefix
+        online |= m.topic == "home/p/maison/status" && m.payload == "online";
+        if (m.topic.rfind("homeassistant/", 0) == 0) {
+            auto cfg = nlohmann::json::parse(m.payload);
+            CHECK(cfg["availability"][0]["topic"] == "home/p/maison/status");
+        }
+    }
+    CHECK(online);
+    // The status is under the prefix and retained.
+    mqtt_test::Subscriber late(broker.port(), {"home/p/maison/status"});
+    auto status = late.wait([](auto& m) { return !m.empty(); }, 3s);
+    REQUIRE(status.size() == 1);
+    CHECK(status[0].payload == "online");
+    CHECK(status[0].retain);
+}
+
+namespace {
+
+// A TCP "broker" that accepts one client, answers its CONNECT with a CONNACK,
+// then reads and never answers anything again (no PINGRESP, no PUBACK): a
+// broker that hangs without closing the connection.
+class SilentBroker {
+public:
+    SilentBroker() {
+        fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+        int one = 1;
+        ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
+        socklen_t len = sizeof a;
+        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+        port_ = ntohs(a.sin_port);
+        ::listen(fd_, 4);
+        thread_ = std::thread([this] { run(); });
+    }
+    ~SilentBroker() {
+        stop_ = true;
+        ::shutdown(fd_, SHUT_RDWR);
+        thread_.join();
+        ::close(fd_);
+    }
+    int port() const { return port_; }
+    std::vector<uint8_t> packet_types() {
+        std::lock_guard l(mu_);
+        return types_;
+    }
+    int connections() const { return connections_; }
+
+private:
+    void run() {
+        while (!stop_) {
+            pollfd p{fd_, POLLIN, 0};
+            if (::poll(&p, 1, 100) <= 0) continue;
+            int c = ::accept(fd_, nullptr, nullptr);
+            if (c < 0) continue;
+            ++connections_;
+            serve(c);
+            ::close(c);
+        }
+    }
+    // Splits the byte stream into MQTT packets (fixed header + remaining length).
+    void serve(int c) {
+        std::string buf;
+        bool connack_sent = false;
+        while (!stop_) {
+            pollfd p{c, POLLIN, 0};
+            if (::poll(&p, 1, 100) <= 0) continue;
+            char tmp[4096];
+            ssize_t n = ::read(c, tmp, sizeof tmp);
+            if (n <= 0) return; // the client gave up on us
+            buf.append(tmp, static_cast<size_t>(n));
+            for (;;) {
+                size_t len = 0, i = 1;
+                int shift = 0;
+                bool complete = false;
+                while (i < buf.size() && i <= 4) {
+                    uint8_t b = static_cast<uint8_t>(buf[i++]);
+                    len |= static_cast<size_t>(b & 0x7F) << shift;
+                    shift += 7;
+                    if (!(b & 0x80)) { complete = true; break; }
+                }
+                if (!complete || buf.size() < i + len) break;
+                {
+                    std::lock_guard l(mu_);
+                    types_.push_back(static_cast<uint8_t>(buf[0]) >> 4);
+                }
+                if ((static_cast<uint8_t>(buf[0]) >> 4) == 1 && !connack_sent) { // CONNECT
+                    const char connack[] = {0x20, 0x02, 0x00, 0x00};
+                    (void)!::write(c, connack, sizeof connack);
+                    connack_sent = true;
+                }
+                buf.erase(0, i + len);
+            }
+        }
+    }
+    int fd_ = -1;
+    int port_ = 0;
+    std::atomic<bool> stop_{false};
+    std::atomic<int> connections_{0};
+    std::thread thread_;
+    std::mutex mu_;
+    std::vector<uint8_t> types_;
+};
+
+} // namespace
+
+TEST_CASE("keepalive: a broker that stops answering (no PINGRESP) is noticed and left") {
+    SilentBroker silent;
+    ModuleHarness h(passerelle::testing::module_path("mqtt"));
+    REQUIRE(h.create(R"({"url":"mqtt://127.0.0.1:)" + std::to_string(silent.port()) +
+                     R"(","daemon_name":"maison","keepalive":"5s","reconnect_min":"50ms","reconnect_max":"200ms","discovery":"off"})")
+                .ok());
+    REQUIRE(h.start() == PL_OK);
+    REQUIRE(h.wait_for_health("connected", 5s));
+    const auto connected_at = std::chrono::steady_clock::now();
+    // Dead after 1.5 x keepalive without a byte from the broker (checked every second).
+    REQUIRE(h.wait_for_health("reconnecting", 12s));
+    const auto noticed = std::chrono::steady_clock::now() - connected_at;
+    CHECK(noticed >= 6s);  // not before 1.5 x 5 s (minus the time wait_for_health took to see "connected")
+    CHECK(noticed <= 11s);
+    CHECK(h.health().detail.find("keepalive") != std::string::npos);
+    auto types = silent.packet_types();
+    CHECK(std::count(types.begin(), types.end(), 12) >= 1); // a PINGREQ was sent while idle, never answered
+    REQUIRE(h.wait_for_health("connected", 5s)); // it tries again
+    CHECK(silent.connections() >= 2);
+}
+
 TEST_CASE("a wrong password gives auth_failed without a tight loop") {
     TempDir dir("mqtt-module");
     mqtt_test::Broker broker(dir.path());
@@ -155,11 +500,17 @@ TEST_CASE("an unreachable broker is reported and retried with backoff; events wa
     REQUIRE(h.wait_for_health("unreachable", 5s));
     // A delivery while the broker is down is held, not refused.
     auto pending = std::async(std::launch::async, [&] { return h.deliver(event("motion", 1, State::start), 15s); });
-    std::this_thread::sleep_for(300ms);
+    // 2 s down with reconnect_min 50ms, reconnect_max 500ms: tries at ceilings 50, 100, 200,
+    // 400, 500, 500 ... ms (uniform in [25ms, ceiling]): about 10 tries on average. A loop
+    // that does not back off (every 25-50 ms) would try 40 to 80 times.
+    std::this_thread::sleep_for(2s);
+    const int64_t attempts_while_down = h.counter("connect_attempts");
+    CHECK(attempts_while_down >= 4);
+    CHECK(attempts_while_down <= 25);
     broker.start();
     REQUIRE(pending.get().ok());
     REQUIRE(h.wait_for_health("connected", 5s));
-    CHECK(h.counter("connect_attempts") >= 2);
+    CHECK(h.counter("connect_attempts") > attempts_while_down);
     mqtt_test::Subscriber after(broker.port(), {"passerelle/cam_garage/motion/1/state"});
     auto m = after.wait([](auto& x) { return !x.empty(); }, 3s);
     REQUIRE(m.size() == 1);

@@ -1,4 +1,5 @@
 // Pure parts of the mqtt module: URL and settings, topics, discovery configs.
+#include "backoff.hpp"
 #include "commands.hpp"
 #include "discovery.hpp"
 #include "settings.hpp"
@@ -10,6 +11,8 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <map>
+#include <random>
 #include <set>
 
 using passerelle::Event;
@@ -172,6 +175,55 @@ TEST_CASE("discovery: ids are unique per combination, HA-safe, stable") {
     CHECK(ids.size() == events.size());
 }
 
+TEST_CASE("discovery: every entity has its own unique_id and topic, over all kinds (pulse, start/stop, health)") {
+    // SIP/Asterisk `call` and Hikvision `doorbell` come both as pulses (RINGING)
+    // and as start/stop (ANSWERED ... ENDED) for one combination: two entities.
+    mqtt::DiscoveryNaming n{"homeassistant", "passerelle", "maison"};
+    std::map<std::string, std::string> id_of_entity;    // component + combination -> unique_id
+    std::map<std::string, std::string> entity_of_id;    // unique_id -> component + combination
+    std::map<std::string, std::string> entity_of_topic; // config topic -> component + combination
+    int configs = 0;
+    for (const char* source : {"sip", "cam"})
+        for (const char* type : {"call", "doorbell", "motion", "dtmf", "device"})
+            for (int channel : {0, 1})
+                for (const std::map<std::string, std::string>& attrs :
+                     {std::map<std::string, std::string>{}, {{"target", "human"}}, {{"region", "2"}}})
+                    for (State state : {State::start, State::stop, State::pulse}) {
+                        Event e = event(source, type, channel, state, attrs);
+                        auto cfg = mqtt::discovery_for(n, e, {});
+                        auto j = nlohmann::json::parse(cfg.payload);
+                        CHECK(j["unique_id"] == cfg.unique_id);
+                        const std::string component = cfg.topic.substr(0, cfg.topic.find('/', 14));
+                        // start and stop are one entity; a pulse is another (health: one sensor).
+                        std::string entity = component + "|" + source + "|" + type;
+                        if (std::string(type) != "device") {
+                            entity += "|" + std::to_string(channel);
+                            for (auto& [k, v] : attrs) entity += "|" + k + "=" + v;
+                        }
+                        ++configs;
+                        auto [it, fresh] = id_of_entity.try_emplace(entity, cfg.unique_id);
+                        CHECK(it->second == cfg.unique_id); // the same entity keeps its id
+                        auto [owner, fresh_id] = entity_of_id.try_emplace(cfg.unique_id, entity);
+                        INFO(cfg.unique_id << " for " << entity << " and " << owner->second);
+                        CHECK(owner->second == entity); // never two entities on one id
+                        auto [topic_owner, fresh_topic] = entity_of_topic.try_emplace(cfg.topic, entity);
+                        CHECK(topic_owner->second == entity);
+                    }
+    CHECK(configs == 2 * 5 * 2 * 3 * 3);
+    CHECK(id_of_entity.size() == entity_of_id.size());
+    // 4 non-health types x 2 channels x 3 attr sets x 2 components + 1 health sensor, per source.
+    CHECK(id_of_entity.size() == 2 * (4 * 2 * 3 * 2 + 1));
+
+    // The binary_sensor keeps the id earlier versions gave it (no duplicate in HA after an
+    // upgrade); the event entity's config stays on its topic, with its own id.
+    auto state = mqtt::discovery_for(n, event("sip", "call", 0, State::start), {});
+    auto pulse = mqtt::discovery_for(n, event("sip", "call", 0, State::pulse), {});
+    CHECK(state.unique_id == "passerelle_maison_sip_call");
+    CHECK(pulse.unique_id == "passerelle_maison_sip_call_event");
+    CHECK(pulse.topic == "homeassistant/event/passerelle_maison/sip_call/config");
+    CHECK(state.topic == "homeassistant/binary_sensor/passerelle_maison/sip_call/config");
+}
+
 TEST_CASE("commands: judged before anything runs (allow list, retained, size, JSON object)") {
     mqtt::CommandPolicy p{"passerelle", {"sip", "cam"}, 1024};
     auto d = mqtt::judge_command(p, "passerelle/cmd/sip/call", R"({"to":"100"})", false, "");
@@ -216,4 +268,47 @@ TEST_CASE("discovery config digest: stable text, differs with the payload") {
     CHECK(mqtt::config_digest("") == "cbf29ce484222325"); // FNV-1a 64 offset basis: the same in every build
     CHECK(mqtt::config_digest("{\"a\":1}") != mqtt::config_digest("{\"a\":2}"));
     CHECK(mqtt::config_digest("x").size() == 16);
+}
+
+TEST_CASE("reconnect backoff: the ceiling doubles per failure up to reconnect_max; delays are jittered within it") {
+    using std::chrono::milliseconds;
+    const milliseconds min(1000), max(60000);
+    // The ceiling: 1, 2, 4 ... 32 s, then capped at 60 s for good.
+    int64_t expected = 1000;
+    for (unsigned failures = 1; failures <= 7; ++failures, expected *= 2)
+        CHECK(mqtt::reconnect_ceiling(failures, min, max).count() == std::min<int64_t>(expected, 60000));
+    CHECK(mqtt::reconnect_ceiling(50, min, max) == max);
+    CHECK(mqtt::reconnect_ceiling(4000000000u, min, max) == max); // no overflow however long the outage
+    CHECK(mqtt::reconnect_ceiling(3, milliseconds(10), milliseconds(15)).count() == 15); // a max that is no power of 2
+
+    std::mt19937_64 rng(12345);
+    for (unsigned failures : {1u, 2u, 3u, 6u, 7u, 20u}) {
+        INFO("failures " << failures);
+        const int64_t ceiling = mqtt::reconnect_ceiling(failures, min, max).count();
+        std::set<int64_t> seen;
+        int64_t lowest = INT64_MAX, highest = 0;
+        double sum = 0;
+        const int draws = 2000;
+        for (int i = 0; i < draws; ++i) {
+            const int64_t d = mqtt::reconnect_delay(failures, min, max, rng).count();
+            CHECK(d >= 500); // never below reconnect_min / 2: no tight loop
+            CHECK(d <= ceiling);
+            seen.insert(d);
+            lowest = std::min(lowest, d);
+            highest = std::max(highest, d);
+            sum += static_cast<double>(d);
+        }
+        // Jitter: spread over the whole range, not one fixed value.
+        CHECK(seen.size() > 100);
+        CHECK(highest - lowest > (ceiling - 500) * 8 / 10);
+        // Uniform in [min/2, ceiling]: the mean sits near the middle (and grows with the failures).
+        CHECK(sum / draws == Approx((500.0 + static_cast<double>(ceiling)) / 2).epsilon(0.1));
+    }
+    // A long outage waits much longer between tries than a fresh one.
+    double first = 0, later = 0;
+    for (int i = 0; i < 500; ++i) {
+        first += static_cast<double>(mqtt::reconnect_delay(1, min, max, rng).count());
+        later += static_cast<double>(mqtt::reconnect_delay(8, min, max, rng).count());
+    }
+    CHECK(later > first * 10);
 }
