@@ -119,7 +119,7 @@ def main():
               % (ami, errors, reconnects))
         print("passerelle events      %.0f /s published by the instance, %.0f /s acknowledged by filelog, "
               "%.0f lines/s written to the file log" % (published, delivered, lines / elapsed))
-        print("daemon CPU             %.0f%% of one core (user %.0f%%, system %.0f%%) -> %.0f AMI events per CPU-second"
+        print("daemon CPU             %.1f%% of one core (user %.1f%%, system %.1f%%) -> %.0f AMI events per CPU-second"
               % (cores * 100, user * 100, system * 100, ami / cores if cores else 0))
         print("daemon memory          RSS %.1f MiB, peak RSS (VmHWM) %.1f MiB" % (vm(d.pid, "VmRSS"), vm(d.pid, "VmHWM")))
         print("window                 %.1f s after %.1f s warm-up; Asterisk %s captures 16 + 17; %s"
