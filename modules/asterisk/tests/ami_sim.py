@@ -25,7 +25,7 @@
 - Every packet the client sent is appended to --log as one JSON line.
 
 Usage: ami_sim.py --port 0 [--version 20.20.1] [--user passerelle --secret Amisecret42]
-       [--read all] [--log FILE] [--tls CERT KEY]; prints "PORT <n>" on stdout when listening.
+       [--read all] [--write all] [--log FILE] [--tls CERT KEY]; prints "PORT <n>" on stdout when listening.
 With --tls every accepted connection is TLS (the AMI's tlsenable); a client that
 refuses the certificate is simply closed.
 """
@@ -97,8 +97,9 @@ class Capture:
 
 class Sim:
     def __init__(self, port=0, version="20.20.1", user="passerelle", secret="Amisecret42",
-                 read="all", fixtures=DEFAULT_FIXTURES, log=None, tls=None):
+                 read="all", fixtures=DEFAULT_FIXTURES, log=None, tls=None, write="all"):
         self.version, self.user, self.secret, self.read = version, user, secret, read
+        self.write = {c.strip().lower() for c in write.split(",")}
         self.fixtures = fixtures
         self.tls = None
         if tls:
@@ -403,6 +404,9 @@ class Conn:
         elif action == "events":
             self.events = get(f, "EventMask", "on")
             self.send(("Response: Success\r\nActionID: %s\r\nEvents: %s\r\n\r\n" % (aid, "On" if self.events.lower() != "off" else "Off")).encode())
+        elif action in ("originate", "messagesend") and not self.sim.write & {"all", "originate" if action == "originate" else "message"}:
+            # A user without write = originate (or message): Asterisk's "Permission denied" (capture 07's packet).
+            self.reply("07-action-before-login", self._id_of("07-action-before-login", "Permission denied"), aid)
         elif action == "originate":
             self.originate(f, aid)
         elif action == "messagesend":
@@ -492,11 +496,12 @@ def main():
     ap.add_argument("--user", default="passerelle")
     ap.add_argument("--secret", default="Amisecret42")
     ap.add_argument("--read", default="all")
+    ap.add_argument("--write", default="all", help="write= classes of the user (originate, message, ...)")
     ap.add_argument("--fixtures", default=DEFAULT_FIXTURES)
     ap.add_argument("--log")
     ap.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"))
     a = ap.parse_args()
-    sim = Sim(a.port, a.version, a.user, a.secret, a.read, a.fixtures, a.log, a.tls)
+    sim = Sim(a.port, a.version, a.user, a.secret, a.read, a.fixtures, a.log, a.tls, a.write)
     print("PORT %d" % sim.port, flush=True)
     for line in sys.stdin:
         cmd = line.split()

@@ -25,12 +25,14 @@ using namespace std::chrono_literals;
 // The simulator as a child process; commands go to its stdin.
 class Sim {
 public:
-    explicit Sim(const std::string& version = "20.20.1", const std::string& extra = "") : port_(passerelle::testing::free_loopback_port()) {
-        std::string cmd = std::string(PYTHON3) + " " + AMI_SIM + " --port " + std::to_string(port_) + " --version " + version +
+    // --port 0: the sim binds a free port itself and prints it (no race with
+    // another process taking a port picked in advance).
+    explicit Sim(const std::string& version = "20.20.1", const std::string& extra = "") {
+        std::string cmd = std::string(PYTHON3) + " " + AMI_SIM + " --port 0 --version " + version +
                           " --log " + (dir_ / "sim.jsonl").string() + " " + extra + " > " + (dir_ / "sim.out").string() + " 2>&1";
         pipe_ = ::popen(cmd.c_str(), "w");
         REQUIRE(pipe_);
-        for (int i = 0; i < 100 && !listening(); ++i) std::this_thread::sleep_for(50ms);
+        for (int i = 0; i < 300 && !listening(); ++i) std::this_thread::sleep_for(50ms); // Python may start slowly on a loaded machine
         REQUIRE(listening());
     }
     ~Sim() {
@@ -58,13 +60,15 @@ public:
     }
 
 private:
-    bool listening() const {
+    bool listening() {
         std::ifstream in(dir_ / "sim.out");
         std::string line;
-        return std::getline(in, line) && line.rfind("PORT", 0) == 0;
+        if (!std::getline(in, line) || line.rfind("PORT ", 0) != 0) return false;
+        port_ = std::stoi(line.substr(5));
+        return port_ > 0;
     }
     TempDir dir_{"ami-sim"};
-    int port_;
+    int port_ = 0;
     FILE* pipe_ = nullptr;
 };
 

@@ -262,3 +262,15 @@ TEST_CASE("a raw action listed in allow_raw is sent, its EventList comes back") 
     CHECK(sim.actions("Command").empty());
 }
 
+
+TEST_CASE("an AMI user without write = originate: Permission denied comes back as such") {
+    Sim sim("20.20.1", "--write message");
+    ModuleHarness h(module_path("asterisk"));
+    REQUIRE(h.create(config(sim.port())).ok());
+    REQUIRE(h.start() == PL_OK);
+    REQUIRE(h.wait_for_health("connected", 5s));
+    auto r = h.invoke("originate", R"({"from": "100", "to": "101"})", std::nullopt, 5s);
+    CHECK(r.status == PL_ERR_AUTH);
+    CHECK(r.result.find("refused by Asterisk: Permission denied") != std::string::npos);
+    CHECK(h.invoke("message", R"({"to": "100", "text": "x"})").ok()); // message is allowed
+}
