@@ -4,6 +4,7 @@
 // the AMI parser and the call tracker, as the module's session does.
 #include "ami_parser.hpp"
 #include "call_tracker.hpp"
+#include "call_template.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -13,10 +14,7 @@
 
 #include <chrono>
 #include <cstdio>
-#include <fstream>
 #include <map>
-#include <regex>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -25,48 +23,9 @@ using namespace passerelle::asterisk;
 
 namespace {
 
-// A capture's events as pieces: text, then an id slot, text, slot...
-struct Template {
-    std::vector<std::string> text;
-    std::vector<int> slot; // slot[i] follows text[i]
-    int slots = 0;
-};
-
-Template load(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    std::string all = ss.str();
-    // Skip the banner and the login packets: start at the first call event.
-    size_t start = all.find("Event: Newchannel");
-    size_t end = all.find("Response: Goodbye");
-    std::string body = all.substr(start, end == std::string::npos ? std::string::npos : end - start);
-    Template t;
-    std::map<std::string, int> ids;
-    std::regex re(R"(((?:Dest)?(?:Uniqueid|Linkedid): )(\d+\.\d+))", std::regex::icase);
-    size_t last = 0;
-    for (auto it = std::sregex_iterator(body.begin(), body.end(), re); it != std::sregex_iterator(); ++it) {
-        auto& m = *it;
-        size_t value_pos = m.position(2);
-        t.text.push_back(body.substr(last, value_pos - last));
-        auto [pos, added] = ids.emplace(m.str(2), t.slots);
-        if (added) ++t.slots;
-        t.slot.push_back(pos->second);
-        last = value_pos + m.length(2);
-    }
-    t.text.push_back(body.substr(last));
-    return t;
-}
-
-void render(const Template& t, uint64_t call, std::string& out) {
-    char id[32];
-    for (size_t i = 0; i < t.slot.size(); ++i) {
-        out += t.text[i];
-        int n = std::snprintf(id, sizeof id, "%llu.%d", static_cast<unsigned long long>(1700000000 + call), t.slot[i]);
-        out.append(id, n);
-    }
-    out += t.text.back();
-}
+using ami_bench::load;
+using ami_bench::render;
+using ami_bench::Template;
 
 double cpu_seconds(int who = RUSAGE_SELF) {
     rusage u{};

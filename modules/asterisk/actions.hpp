@@ -4,6 +4,7 @@
 // (Response, OriginateResponse, the call followed by Linkedid) into a reply.
 #pragma once
 
+#include "action_builders.hpp"
 #include "ami_session.hpp"
 #include "call_tracker.hpp"
 
@@ -15,32 +16,6 @@
 #include <vector>
 
 namespace passerelle::asterisk {
-
-struct ActionDefaults {
-    std::string context = "default";
-    std::string channel_tech = "SIP";
-    std::string caller_id;
-    std::chrono::milliseconds timeout{30000}; // ring time of the first phone
-    std::string message_tech = "pjsip";
-    std::string message_from;
-    std::vector<std::string> allow_raw;
-    std::chrono::milliseconds follow{8000};   // how long to wait for `to` to answer before replying
-};
-
-// Raised for bad params (becomes PL_ERR_INVALID naming the param).
-using passerelle::ConfigError;
-
-// "100" -> "SIP/100" (channel_tech), "Local" -> "Local/100@context", "PJSIP/x" kept as given.
-std::string dial_channel(const std::string& target, const std::string& tech, const std::string& context);
-Fields build_originate(const passerelle::Fields& params, const ActionDefaults& d);
-Fields build_play(const passerelle::Fields& params, const ActionDefaults& d);
-Fields build_message(const passerelle::Fields& params, const ActionDefaults& d);
-Fields build_hangup(const passerelle::Fields& params, const CallTracker& calls);
-Fields build_raw(const passerelle::Fields& params, const ActionDefaults& d);
-std::string base64(std::string_view bytes);
-
-// OriginateResponse Reason -> outcome word ("answered", "busy", "no_answer", "congestion", "failed").
-std::string originate_outcome(std::string_view reason);
 
 class ActionRunner {
 public:

@@ -23,6 +23,9 @@ inline bool iequals(std::string_view a, std::string_view b) {
     return true;
 }
 
+// An action to send: key/value lines in order (keys may repeat: Variable).
+using Fields = std::vector<std::pair<std::string, std::string>>;
+
 struct AmiPacket {
     enum class Kind { banner, response, event, other, error };
     Kind kind = Kind::other;

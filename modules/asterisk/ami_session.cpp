@@ -5,6 +5,7 @@
 #include <passerelle/abi.h>
 
 #include <boost/asio/connect.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
@@ -12,6 +13,7 @@
 #include <boost/asio/write.hpp>
 
 #include <openssl/evp.h>
+#include <openssl/x509.h>
 
 #include <deque>
 #include <random>
@@ -46,8 +48,11 @@ struct AmiSession::Impl : std::enable_shared_from_this<Impl> {
           ping_timer_(io), check_timer_(io), connect_timer_(io), ssl_ctx_(asio::ssl::context::tls_client),
           rng_(std::random_device{}()) {
         if (opt_.tls) {
-            ssl_ctx_.set_default_verify_paths();
-            if (!opt_.ca_file.empty()) ssl_ctx_.load_verify_file(opt_.ca_file);
+            boost::system::error_code ec;
+            ssl_ctx_.set_default_verify_paths(ec);
+            // An unreadable ca_file is reported by every connection attempt (health), not thrown.
+            if (!opt_.ca_file.empty() && ssl_ctx_.load_verify_file(opt_.ca_file, ec))
+                tls_setup_error_ = "cannot load ca_file " + opt_.ca_file + ": " + ec.message();
             ssl_ctx_.set_verify_mode(opt_.verify_tls ? asio::ssl::verify_peer : asio::ssl::verify_none);
         }
     }
@@ -71,6 +76,7 @@ struct AmiSession::Impl : std::enable_shared_from_this<Impl> {
     std::chrono::milliseconds backoff_{0};
     std::chrono::milliseconds auth_backoff_{0};
     bool auth_failed_ = false;
+    std::string tls_setup_error_;
     std::string last_error_;
     // What health reports.
     std::string banner_, ami_version_, asterisk_version_;
@@ -100,6 +106,9 @@ struct AmiSession::Impl : std::enable_shared_from_this<Impl> {
     }
 
     void start() {
+        if (opt_.tls && !opt_.verify_tls)
+            log(PL_LOG_WARN, "verify_tls = false: the certificate of " + opt_.host + ":" + std::to_string(opt_.port) +
+                                 " is not checked, so whoever answers there gets the AMI secret; prefer ca_file");
         phase_ = Phase::idle;
         connect();
     }
@@ -151,6 +160,13 @@ struct AmiSession::Impl : std::enable_shared_from_this<Impl> {
             if (self->phase_ == Phase::connecting || self->phase_ == Phase::banner || self->phase_ == Phase::login)
                 self->fail("timed out connecting and logging in to " + self->opt_.host + ":" + std::to_string(self->opt_.port));
         });
+        if (!tls_setup_error_.empty()) {
+            std::string why = tls_setup_error_;
+            asio::post(io_, [self, gen, why] {
+                if (gen == self->generation_) self->fail(why);
+            });
+            return;
+        }
         resolver_.async_resolve(opt_.host, std::to_string(opt_.port), [self, gen](boost::system::error_code ec, tcp::resolver::results_type results) {
             if (gen != self->generation_) return;
             if (ec) return self->fail("cannot resolve " + self->opt_.host + ": " + ec.message());
@@ -165,11 +181,22 @@ struct AmiSession::Impl : std::enable_shared_from_this<Impl> {
                 if (self->opt_.verify_tls) self->tls_->set_verify_callback(asio::ssl::host_name_verification(self->opt_.host));
                 self->tls_->async_handshake(asio::ssl::stream_base::client, [self, gen](boost::system::error_code ec) {
                     if (gen != self->generation_) return;
-                    if (ec) return self->fail("TLS handshake with " + self->opt_.host + " failed: " + ec.message());
+                    if (ec) return self->fail(self->handshake_error(ec));
                     self->connected();
                 });
             });
         });
+    }
+
+    // Says why a TLS handshake failed; for a certificate the client refused, which
+    // check failed and what to do about it.
+    std::string handshake_error(const boost::system::error_code& ec) {
+        std::string where = "TLS handshake with " + opt_.host + ":" + std::to_string(opt_.port) + " failed: ";
+        long verify = tls_ ? SSL_get_verify_result(tls_->native_handle()) : X509_V_OK;
+        if (opt_.verify_tls && verify != X509_V_OK)
+            return where + "certificate not trusted (" + X509_verify_cert_error_string(verify) +
+                   "): give the CA that signed the AMI certificate as ca_file, or set verify_tls = false";
+        return where + ec.message();
     }
 
     void connected() {

@@ -41,8 +41,6 @@ struct SessionOptions {
     std::chrono::milliseconds events_check{5000};    // FullyBooted expected within this after login
 };
 
-using Fields = std::vector<std::pair<std::string, std::string>>;
-
 class AmiSession {
 public:
     struct Callbacks {

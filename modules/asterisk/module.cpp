@@ -35,7 +35,7 @@ public:
         passerelle::key("context", PL_KEY_STRING, "default", "Dialplan context of originate/play (from-internal on FreePBX)"),
         passerelle::key("channel_tech", PL_KEY_STRING, "PJSIP", "Channel technology for `from`: PJSIP, SIP or Local"),
         passerelle::key("caller_id", PL_KEY_STRING, "", "CallerID shown on the phones, e.g. \"eedomus\" <100>"),
-        passerelle::key("timeout", PL_KEY_DURATION, "30s", "Ring time of the first phone (Originate Timeout)"),
+        passerelle::key("timeout", PL_KEY_DURATION, "25s", "Ring time of the first phone (Originate Timeout); keep it 3 s under the API's action_timeout (30 s)"),
         passerelle::key("follow", PL_KEY_DURATION, "8s", "After the first phone answers, how long originate waits to report whether `to` answered"),
         passerelle::key("message_tech", PL_KEY_STRING, "pjsip", "MessageSend technology: pjsip or sip (sip: is gone from Asterisk 21)"),
         passerelle::key("message_from", PL_KEY_STRING, "", "From of messages, e.g. \"eedomus\" <sip:eedomus@pbx>"),
@@ -76,7 +76,7 @@ public:
         d_.context = c.string("context", "default");
         d_.channel_tech = c.string("channel_tech", "PJSIP");
         d_.caller_id = c.string("caller_id", "");
-        d_.timeout = c.duration("timeout", 30s);
+        d_.timeout = c.duration("timeout", 25s);
         d_.follow = c.duration("follow", 8s);
         d_.message_tech = c.string("message_tech", "pjsip");
         d_.message_from = c.string("message_from", "");

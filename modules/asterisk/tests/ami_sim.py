@@ -8,14 +8,26 @@
   with the client's ActionID substituted.
 - Originate of SIP/100 toward 101, 291 or 700 replays the whole captured call
   (17, 18, 19), uniqueids and linkedids renumbered so every replay is a new call.
+  The async outcomes of capture 11 (channel_tech Local, context test, exten
+  700): Local/999 -> Failure Reason 0, Local/400 -> busy (Reason 5), Local/300
+  -> no answer (Reason 3, sent once the Originate's Timeout has elapsed, as
+  Asterisk does), Local/700 + Application -> Success Reason 4.
+  SIP/100 + Application: Playback (play sound=) answers as capture 19 (100
+  rings, answers, OriginateResponse Success, hangup): the captured call minus
+  its dialplan events (an Application originate runs no dialplan).
+- CoreShowChannels answers the captured list of capture 13 (two channels);
+  Hangup answers "Channel Hungup" (not captured: Asterisk's text).
 - Commands (on stdin, or Sim methods from Python): call (the inbound call of
   capture 16 with DTMF 5), register (the registration changes of capture 14),
   drop (close every connection), trickle on|off (one byte at a time), garbage,
-  silence on|off (answer nothing), quit.
+  silence on|off (answer nothing), withhold on|off (a no-answer originate
+  never gets its OriginateResponse), quit.
 - Every packet the client sent is appended to --log as one JSON line.
 
 Usage: ami_sim.py --port 0 [--version 20.20.1] [--user passerelle --secret Amisecret42]
-       [--read all] [--log FILE]; prints "PORT <n>" on stdout when listening.
+       [--read all] [--write all] [--log FILE] [--tls CERT KEY]; prints "PORT <n>" on stdout when listening.
+With --tls every accepted connection is TLS (the AMI's tlsenable); a client that
+refuses the certificate is simply closed.
 """
 import argparse
 import hashlib
@@ -24,6 +36,7 @@ import os
 import random
 import re
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -84,14 +97,21 @@ class Capture:
 
 class Sim:
     def __init__(self, port=0, version="20.20.1", user="passerelle", secret="Amisecret42",
-                 read="all", fixtures=DEFAULT_FIXTURES, log=None):
+                 read="all", fixtures=DEFAULT_FIXTURES, log=None, tls=None, write="all"):
         self.version, self.user, self.secret, self.read = version, user, secret, read
+        self.write = {c.strip().lower() for c in write.split(",")}
         self.fixtures = fixtures
+        self.tls = None
+        if tls:
+            self.tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            self.tls.load_cert_chain(tls[0], tls[1])
+        self.tls_errors = []
         self.log_path = log
         self.log_lock = threading.Lock()
         self.caps = {}
         self.trickle = False
         self.silent = False
+        self.withhold = False  # a no-answer originate never gets its OriginateResponse
         self.conns = []
         self.conns_lock = threading.Lock()
         self.logins = []   # (time, ok) of every Login
@@ -176,6 +196,24 @@ class Sim:
             out.append(p)
         return out
 
+    def _segment(self, name, originate_id, client_id):
+        """The packets of one originate of a multi-originate capture (11): from
+        its Response to the next action's Response, ActionIDs substituted."""
+        out, inside = [], False
+        for p in self.cap(name).packets:
+            f = fields_of(p)
+            if get(f, "Response") and get(f, "ActionID"):
+                if inside and get(f, "ActionID") != originate_id:
+                    break
+                inside = get(f, "ActionID") == originate_id
+            if inside:
+                out.append(set_action_id(p, client_id) if get(f, "ActionID") == originate_id else p)
+        return self._fresh_ids(out)
+
+    def _list(self, name, list_id, client_id):
+        """Every packet of a captured EventList (Response, items, Complete)."""
+        return [set_action_id(p, client_id) for p in self.cap(name).packets if get(fields_of(p), "ActionID") == list_id]
+
     def _call_events(self, name, originate_id=None, client_id=None):
         cap = self.cap(name)
         login_done = False
@@ -204,10 +242,22 @@ class Sim:
                 s, _ = self.sock.accept()
             except OSError:
                 return
-            c = Conn(self, s)
-            with self.conns_lock:
-                self.conns.append(c)
-            threading.Thread(target=c.run, daemon=True).start()
+            threading.Thread(target=self._serve, args=(s,), daemon=True).start()
+
+    def _serve(self, s):
+        if self.tls:
+            try:
+                s.settimeout(5)
+                s = self.tls.wrap_socket(s, server_side=True)
+                s.settimeout(None)
+            except (ssl.SSLError, OSError) as e:
+                self.tls_errors.append(str(e))
+                s.close()
+                return
+        c = Conn(self, s)
+        with self.conns_lock:
+            self.conns.append(c)
+        c.run()
 
     def log(self, conn, fields):
         self.received.append(fields)
@@ -354,6 +404,9 @@ class Conn:
         elif action == "events":
             self.events = get(f, "EventMask", "on")
             self.send(("Response: Success\r\nActionID: %s\r\nEvents: %s\r\n\r\n" % (aid, "On" if self.events.lower() != "off" else "Off")).encode())
+        elif action in ("originate", "messagesend") and not self.sim.write & {"all", "originate" if action == "originate" else "message"}:
+            # A user without write = originate (or message): Asterisk's "Permission denied" (capture 07's packet).
+            self.reply("07-action-before-login", self._id_of("07-action-before-login", "Permission denied"), aid)
         elif action == "originate":
             self.originate(f, aid)
         elif action == "messagesend":
@@ -364,6 +417,8 @@ class Conn:
             elif key is None:
                 key = "m-pjsip" if not to.startswith("sip:") else "m-unknown"
             self.reply("15-messagesend", key, aid)
+        elif action == "coreshowchannels":
+            self.send(b"".join(self.sim._list("13-coreshowchannels-eventlist", "csc-1", aid)))
         elif action == "hangup":
             self.send(("Response: Success\r\nActionID: %s\r\nMessage: Channel Hungup\r\n\r\n" % aid).encode())
         else:
@@ -372,6 +427,41 @@ class Conn:
 
     def originate(self, f, aid):
         chan, exten, ctx = get(f, "Channel"), get(f, "Exten"), get(f, "Context")
+        app = get(f, "Application")
+        if chan == "SIP/100" and app.lower() == "playback" and get(f, "Data"):
+            name = "19-originate-sip100-voice-message"
+            packets = self.sim._call_events(name, "msg-100-700", aid)
+            after = False
+            kept = []
+            for p in packets:
+                pf = fields_of(p)
+                if get(pf, "Event") == "OriginateResponse":
+                    after = True
+                elif after and "dialplan" in get(pf, "Privilege"):
+                    continue
+                kept.append(p)
+            self.send_events(kept)
+            return
+        local = {("Local/700@test", ""): "a-ok", ("Local/999@test", "700"): "a-nolocal",
+                 ("Local/400@test", "700"): "a-busy", ("Local/300@test", "700"): "a-noanswer"}.get((chan, exten if not app else ""))
+        if local and (ctx == "test" or app):
+            packets = self.sim._segment("11-originate-async-responses", local, aid)
+            if local != "a-noanswer":
+                self.send_events(packets)
+                return
+            # No answer: the phone rings for the Originate's Timeout, then Reason 3.
+            # The ringing part now; from the timeout's HangupRequest on, after Timeout.
+            cut = next(i for i, p in enumerate(packets)
+                       if get(fields_of(p), "Event") in ("HangupRequest", "SoftHangupRequest", "Hangup", "OriginateResponse"))
+            self.send_events(packets[:cut])
+            delay = int(get(f, "Timeout") or "30000") / 1000.0
+
+            def later():
+                time.sleep(delay)
+                if not self.sim.withhold:
+                    self.send_events(packets[cut:])
+            threading.Thread(target=later, daemon=True).start()
+            return
         story = {("SIP/100", "101"): ("17-originate-sip100-then-101", "call-100-101"),
                  ("SIP/100", "291"): ("18-originate-sip100-then-291-unavailable", None),
                  ("SIP/100", "700"): ("19-originate-sip100-voice-message", "msg-100-700")}.get((chan, exten))
@@ -406,10 +496,12 @@ def main():
     ap.add_argument("--user", default="passerelle")
     ap.add_argument("--secret", default="Amisecret42")
     ap.add_argument("--read", default="all")
+    ap.add_argument("--write", default="all", help="write= classes of the user (originate, message, ...)")
     ap.add_argument("--fixtures", default=DEFAULT_FIXTURES)
     ap.add_argument("--log")
+    ap.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"))
     a = ap.parse_args()
-    sim = Sim(a.port, a.version, a.user, a.secret, a.read, a.fixtures, a.log)
+    sim = Sim(a.port, a.version, a.user, a.secret, a.read, a.fixtures, a.log, a.tls, a.write)
     print("PORT %d" % sim.port, flush=True)
     for line in sys.stdin:
         cmd = line.split()
@@ -425,6 +517,8 @@ def main():
             sim.trickle = len(cmd) < 2 or cmd[1] == "on"
         elif cmd[0] == "silence":
             sim.silent = len(cmd) < 2 or cmd[1] == "on"
+        elif cmd[0] == "withhold":
+            sim.withhold = len(cmd) < 2 or cmd[1] == "on"
         elif cmd[0] == "garbage":
             sim.garbage()
         elif cmd[0] == "quit":

@@ -112,6 +112,23 @@ TEST_CASE("19: voice message: one call start/stop") {
     }
 }
 
+TEST_CASE("09: a synchronous originate, its call's events after the Response, is one answered call") {
+    for (const char* v : kVersions) {
+        INFO(v);
+        auto es = run(v, "09-originate-local-sync-events");
+        auto starts = of_type(es, "call", State::start);
+        auto stops = of_type(es, "call", State::stop);
+        REQUIRE(starts.size() == 1); // Local ;1 and ;2 share one Linkedid: one call
+        REQUIRE(stops.size() == 1);
+        CHECK(starts[0].attr("linkedid") == stops[0].attr("linkedid"));
+        CHECK(starts[0].attr("channel").rfind("Local/700@test-", 0) == 0);
+        CHECK(stops[0].attr("cause") == "16");
+        CHECK(stops[0].attr("cause_txt") == "Normal Clearing");
+        CHECK(stops[0].attr("answered") == "true"); // DialEnd ANSWER, Newstate Up
+        CHECK(of_type(es, "dtmf").empty());
+    }
+}
+
 TEST_CASE("11: four async originates are four calls with their causes") {
     for (const char* v : kVersions) {
         INFO(v);

@@ -65,10 +65,14 @@ def client_actions(version, name):
 
 
 class AsteriskE2E(unittest.TestCase):
-    def start(self, secret="Amisecret42", ping="20s"):
+    def start(self, secret="Amisecret42", ping="20s", edit=None):
         self.sim = ami_sim.Sim(fixtures=FIXTURES)
         self.addCleanup(self.sim.close)
-        self.d = Daemon(CONFIG % {"token": TOKEN, "ami_port": self.sim.port, "ping": ping}, env={"AMI_SECRET": secret})
+        config = CONFIG % {"token": TOKEN, "ami_port": self.sim.port, "ping": ping}
+        for old, new in (edit or {}).items():
+            self.assertIn(old, config)
+            config = config.replace(old, new)
+        self.d = Daemon(config, env={"AMI_SECRET": secret})
         self.d.start()
         self.addCleanup(self.d.kill)
 
@@ -132,6 +136,27 @@ class AsteriskE2E(unittest.TestCase):
         self.assertIn("Extension does not exist.", json.loads(body)["error"])
         # The call itself appears as call events too.
         self.assertTrue(wait_until(lambda: [e for e in self.events() if e["type"] == "call" and e["state"] == "stop"], timeout=10))
+
+    def test_originate_failures_are_errors_naming_the_outcome_before_the_api_gives_up(self):
+        # Capture 11's lab (Local channels, context test, extension 700). The API
+        # gives up after 6 s here; the ring time is 3 s: a no-answer must come back
+        # as the module's no_answer error, not as the API's 504.
+        self.start(edit={'channel_tech = "SIP"': 'channel_tech = "Local"', 'timeout = "20s"': 'timeout = "3s"',
+                         'token = "%s"' % TOKEN: 'token = "%s"\naction_timeout = "6s"' % TOKEN})
+        self.assertTrue(self.wait_health("connected"), self.d.log())
+        url = "/api/v1/instances/pbx/actions/originate?from=%s&to=700&token=" + TOKEN
+        for frm, outcome in (("400", "busy"), ("999", "failed"), ("300", "no_answer")):
+            started = time.monotonic()
+            status, body = self.d.get(url % frm, timeout=20)
+            took = time.monotonic() - started
+            self.assertEqual(status, 502, body)
+            self.assertIn("failed: %s (Reason" % outcome, json.loads(body)["error"], body)
+            if outcome == "no_answer":
+                self.assertGreater(took, 2.5)  # it rang for the 3 s Timeout
+                self.assertLess(took, 6)
+        sent = [fields_dict(f) for f in self.sim.actions("Originate")]
+        self.assertEqual([(a["Channel"], a["Timeout"], a["Async"]) for a in sent],
+                         [("Local/400@test", "3000", "true"), ("Local/999@test", "3000", "true"), ("Local/300@test", "3000", "true")])
 
     def test_wrong_secret_is_auth_failed_without_a_tight_loop(self):
         self.start(secret="not-the-secret")

@@ -1,16 +1,16 @@
 // asterisk.so loaded like the daemon loads it (module harness), against the
-// AMI simulator ami_sim.py replaying the real captures.
-#include "module_harness.hpp"
+// AMI simulator ami_sim.py replaying the real captures: events and actions.
+#include "sim_client.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#include <unistd.h>
-
-#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <thread>
 
+using namespace ami_test;
 using nlohmann::json;
 using passerelle::Event;
 using passerelle::State;
@@ -18,86 +18,6 @@ using passerelle::testing::ModuleHarness;
 using passerelle::testing::module_path;
 using passerelle::testing::TempDir;
 using namespace std::chrono_literals;
-
-namespace {
-
-// The simulator as a child process; commands go to its stdin.
-class Sim {
-public:
-    explicit Sim(const std::string& version = "20.20.1", const std::string& extra = "") : port_(passerelle::testing::free_loopback_port()) {
-        std::string cmd = std::string(PYTHON3) + " " + AMI_SIM + " --port " + std::to_string(port_) + " --version " + version +
-                          " --log " + (dir_ / "sim.jsonl").string() + " " + extra + " > " + (dir_ / "sim.out").string() + " 2>&1";
-        pipe_ = ::popen(cmd.c_str(), "w");
-        REQUIRE(pipe_);
-        for (int i = 0; i < 100 && !listening(); ++i) std::this_thread::sleep_for(50ms);
-        REQUIRE(listening());
-    }
-    ~Sim() {
-        command("quit");
-        ::pclose(pipe_);
-    }
-    void command(const std::string& c) {
-        std::fputs((c + "\n").c_str(), pipe_);
-        std::fflush(pipe_);
-    }
-    int port() const { return port_; }
-    // Every packet the client sent, as [[key, value], ...].
-    std::vector<json> received() const {
-        std::vector<json> out;
-        std::ifstream in(dir_ / "sim.jsonl");
-        for (std::string line; std::getline(in, line);)
-            if (!line.empty()) out.push_back(json::parse(line)["fields"]);
-        return out;
-    }
-    std::vector<json> actions(const std::string& name) const {
-        std::vector<json> out;
-        for (auto& f : received())
-            if (!f.empty() && f[0][0] == "Action" && f[0][1] == name) out.push_back(f);
-        return out;
-    }
-
-private:
-    bool listening() const {
-        std::ifstream in(dir_ / "sim.out");
-        std::string line;
-        return std::getline(in, line) && line.rfind("PORT", 0) == 0;
-    }
-    TempDir dir_{"ami-sim"};
-    int port_;
-    FILE* pipe_ = nullptr;
-};
-
-std::string config(int port, const std::string& extra = "{}") {
-    json c = {{"host", "127.0.0.1"}, {"port", port}, {"user", "passerelle"}, {"secret", "Amisecret42"},
-              {"context", "test"}, {"channel_tech", "SIP"}, {"message_tech", "sip"}, {"caller_id", "\"eedomus\" <101>"},
-              {"timeout", "20s"}, {"ping_interval", "1s"}};
-    c.update(json::parse(extra));
-    return c.dump();
-}
-
-std::string value(const json& fields, const std::string& key) {
-    for (auto& kv : fields)
-        if (kv[0] == key) return kv[1];
-    return "";
-}
-
-std::vector<Event> of(const std::vector<Event>& es, const std::string& type) {
-    std::vector<Event> out;
-    for (auto& e : es)
-        if (e.type == type) out.push_back(e);
-    return out;
-}
-
-bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {
-    auto end = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < end) {
-        if (pred()) return true;
-        std::this_thread::sleep_for(20ms);
-    }
-    return pred();
-}
-
-} // namespace
 
 TEST_CASE("declaration: every key of the issue") {
     ModuleHarness h(module_path("asterisk"));
@@ -201,78 +121,156 @@ TEST_CASE("originate and message produce the captured actions and clear results"
     CHECK(sim.actions("Command").empty());
 }
 
-TEST_CASE("MD5 challenge login") {
+TEST_CASE("originate failures: busy, no answer and failed come back as errors naming the outcome (capture 11)") {
     Sim sim;
     ModuleHarness h(module_path("asterisk"));
-    REQUIRE(h.create(config(sim.port(), R"({"auth": "md5"})")).ok());
+    // Capture 11's lab: Local channels in context test, extension 700.
+    REQUIRE(h.create(config(sim.port(), R"({"channel_tech": "Local", "timeout": "3s"})")).ok());
     REQUIRE(h.start() == PL_OK);
     REQUIRE(h.wait_for_health("connected", 5s));
-    auto logins = sim.actions("Login");
-    REQUIRE(logins.size() == 1);
-    CHECK(value(logins[0], "AuthType") == "MD5");
-    CHECK(value(logins[0], "Secret").empty());
-    CHECK(value(logins[0], "Key").size() == 32);
-}
 
-TEST_CASE("a wrong secret is auth_failed, without a tight loop") {
-    Sim sim;
-    ModuleHarness h(module_path("asterisk"));
-    REQUIRE(h.create(config(sim.port(), R"({"secret": "wrong"})")).ok());
-    REQUIRE(h.start() == PL_OK);
-    REQUIRE(h.wait_for_health("auth_failed", 5s));
-    CHECK(h.health().detail.find("Authentication failed") != std::string::npos);
-    CHECK(h.health().detail.find("wrong") == std::string::npos);
-    std::this_thread::sleep_for(3s);
-    CHECK(sim.actions("Login").size() == 1); // next try in ~60 s
-    for (auto& l : h.logs()) CHECK(l.message.find("wrong") == std::string::npos);
-}
+    auto r = h.invoke("originate", R"({"from": "400", "to": "700"})", std::nullopt, 10s);
+    CHECK(r.status == PL_ERR_PERMANENT);
+    CHECK(r.result.find("busy (Reason 5)") != std::string::npos);
+    CHECK(value(sim.actions("Originate").back(), "Channel") == "Local/400@test");
 
-TEST_CASE("a dropped session reconnects; waiting actions fail cleanly") {
-    Sim sim;
-    ModuleHarness h(module_path("asterisk"));
-    REQUIRE(h.create(config(sim.port(), R"({"ping_interval": "30s"})")).ok());
-    REQUIRE(h.start() == PL_OK);
-    REQUIRE(h.wait_for_health("connected", 5s));
-    sim.command("silence on");
-    std::this_thread::sleep_for(100ms);
-    std::thread dropper([&] {
-        std::this_thread::sleep_for(500ms);
-        sim.command("silence off");
-        sim.command("drop");
-    });
+    r = h.invoke("originate", R"({"from": "999", "to": "700"})", std::nullopt, 10s);
+    CHECK(r.status == PL_ERR_PERMANENT);
+    CHECK(r.result.find("failed (Reason 0)") != std::string::npos);
+
+    // No answer: Asterisk rings for Timeout (2 s here), then Reason 3. The reply
+    // comes then, well before the module's own deadline (ring time + 3 s).
     auto started = std::chrono::steady_clock::now();
-    auto r = h.invoke("message", R"({"to": "100", "text": "x"})", std::nullopt, 8s);
-    dropper.join();
-    CHECK(r.status == PL_ERR_RETRY);
-    CHECK(r.result.find("connection lost") != std::string::npos);
-    CHECK(std::chrono::steady_clock::now() - started < 5s);
-    REQUIRE(h.wait_for_health("reconnecting", 3s));
-    REQUIRE(wait_until([&] { return h.health().state == "connected"; }, 5s)); // first retry within 2 s
-    CHECK(sim.actions("Login").size() == 2);
-    CHECK(h.counter("reconnects") == 1);
-    r = h.invoke("message", R"({"to": "100", "text": "back"})");
-    CHECK(r.ok());
+    r = h.invoke("originate", R"({"from": "300", "to": "700", "timeout": "2s"})", std::nullopt, 10s);
+    auto took = std::chrono::steady_clock::now() - started;
+    CHECK(r.status == PL_ERR_PERMANENT);
+    CHECK(r.result.find("no_answer (Reason 3)") != std::string::npos);
+    CHECK(value(sim.actions("Originate").back(), "Timeout") == "2000");
+    CHECK(took >= 1500ms);
+    CHECK(took < 4500ms);
+    // The failed calls still end as call events with the captured causes.
+    REQUIRE(wait_until([&] { return of(h.events(), "call").size() >= 2; }, 3s));
+    bool busy_stop = false;
+    for (auto& e : of(h.events(), "call"))
+        if (e.state == State::stop && e.attr("cause") == "17") busy_stop = true;
+    CHECK(busy_stop);
 }
 
-TEST_CASE("garbage from the server is skipped; the session goes on") {
+TEST_CASE("an originate whose OriginateResponse never comes fails at ring time + margin, not later") {
+    Sim sim;
+    ModuleHarness h(module_path("asterisk"));
+    REQUIRE(h.create(config(sim.port(), R"({"channel_tech": "Local", "ping_interval": "30s"})")).ok());
+    REQUIRE(h.start() == PL_OK);
+    REQUIRE(h.wait_for_health("connected", 5s));
+    sim.command("withhold on"); // Local/300 rings, and its OriginateResponse never comes
+    auto started = std::chrono::steady_clock::now();
+    auto r = h.invoke("originate", R"({"from": "300", "to": "700", "timeout": "1s"})", std::nullopt, 15s);
+    auto took = std::chrono::steady_clock::now() - started;
+    CHECK(r.status == PL_ERR_PERMANENT);
+    CHECK(r.result.find("outcome unknown: no OriginateResponse") != std::string::npos);
+    CHECK(took >= 3500ms);         // ring time 1 s + margin 3 s
+    CHECK(took < 1s + 3s + 1500ms); // not the API's 30 s
+}
+
+TEST_CASE("play: a message extension (capture 19) and a sound file through Playback") {
     Sim sim;
     ModuleHarness h(module_path("asterisk"));
     REQUIRE(h.create(config(sim.port())).ok());
     REQUIRE(h.start() == PL_OK);
     REQUIRE(h.wait_for_health("connected", 5s));
-    sim.command("garbage");
-    sim.command("call");
-    REQUIRE(wait_until([&] { return of(h.events(), "call").size() >= 4; }, 10s));
-    CHECK(of(h.events(), "call").front().attr("caller") == "0612345678");
-    CHECK(h.counter("parse_errors") >= 1);
+
+    auto r = h.invoke("play", R"({"to": "100", "extension": "700"})", std::nullopt, 10s);
+    REQUIRE(r.ok());
+    CHECK(json::parse(r.result)["outcome"] == "answered");
+    auto sent = sim.actions("Originate");
+    REQUIRE(sent.size() == 1);
+    // As capture 19's client.txt: SIP/100 into test,700,1.
+    CHECK(value(sent[0], "Channel") == "SIP/100");
+    CHECK(value(sent[0], "Context") == "test");
+    CHECK(value(sent[0], "Exten") == "700");
+    CHECK(value(sent[0], "Async") == "true");
+
+    r = h.invoke("play", R"({"to": "100", "sound": "custom/alarm"})", std::nullopt, 10s);
+    REQUIRE(r.ok());
+    CHECK(json::parse(r.result)["outcome"] == "answered");
+    CHECK(json::parse(r.result)["reason"] == "4");
+    sent = sim.actions("Originate");
+    REQUIRE(sent.size() == 2);
+    CHECK(value(sent[1], "Channel") == "SIP/100");
+    CHECK(value(sent[1], "Application") == "Playback");
+    CHECK(value(sent[1], "Data") == "custom/alarm");
+    CHECK(value(sent[1], "Exten").empty());
+    // Both calls end as call events (Hangup Cause 16 after the message).
+    REQUIRE(wait_until([&] {
+        int stops = 0;
+        for (auto& e : of(h.events(), "call")) stops += e.state == State::stop && e.attr("cause") == "16";
+        return stops == 2;
+    }, 5s));
 }
 
-TEST_CASE("eeCallUs privileges: logged in but no events, health says so") {
-    Sim sim("20.20.1", "--user eecallus --secret Eecallus42 --read message,originate");
+TEST_CASE("hangup by channel and by linkedid of a call in progress") {
+    Sim sim;
     ModuleHarness h(module_path("asterisk"));
-    REQUIRE(h.create(config(sim.port(), R"({"user": "eecallus", "secret": "Eecallus42"})")).ok());
+    REQUIRE(h.create(config(sim.port(), R"({"channel_tech": "Local"})")).ok());
     REQUIRE(h.start() == PL_OK);
     REQUIRE(h.wait_for_health("connected", 5s));
-    REQUIRE(wait_until([&] { return h.health().detail.find("read = system,call") != std::string::npos; }, 10s));
-    CHECK(json::parse(h.health().info_json).value("events_missing", false));
+    // Local/300 rings for 4 s (capture 11's no-answer): a call in progress meanwhile.
+    passerelle::testing::InvokeResult ringing;
+    std::thread caller([&] { ringing = h.invoke("originate", R"({"from": "300", "to": "700", "timeout": "4s"})", std::nullopt, 10s); });
+    REQUIRE(wait_until([&] { return !of(h.events(), "call").empty(); }, 3s));
+    Event start = of(h.events(), "call").front();
+    REQUIRE(start.state == State::start);
+    std::string linkedid(start.attr("linkedid")), channel(start.attr("channel"));
+    REQUIRE(!linkedid.empty());
+
+    auto r = h.invoke("hangup", json({{"linkedid", linkedid}}).dump());
+    CHECK(r.ok());
+    REQUIRE(sim.actions("Hangup").size() == 1);
+    CHECK(value(sim.actions("Hangup")[0], "Channel") == channel);
+    CHECK(channel.rfind("Local/300@test-", 0) == 0);
+
+    r = h.invoke("hangup", R"({"channel": "SIP/100-0000002a", "cause": "16"})");
+    CHECK(r.ok());
+    REQUIRE(sim.actions("Hangup").size() == 2);
+    CHECK(value(sim.actions("Hangup")[1], "Channel") == "SIP/100-0000002a");
+    CHECK(value(sim.actions("Hangup")[1], "Cause") == "16");
+
+    CHECK(h.invoke("hangup", R"({"linkedid": "1700000000.999"})").status == PL_ERR_INVALID);
+    CHECK(h.invoke("hangup", "{}").status == PL_ERR_INVALID);
+    CHECK(sim.actions("Hangup").size() == 2);
+    caller.join();
+    CHECK(ringing.status == PL_ERR_PERMANENT); // the sim goes on to Reason 3
+}
+
+TEST_CASE("a raw action listed in allow_raw is sent, its EventList comes back") {
+    Sim sim;
+    ModuleHarness h(module_path("asterisk"));
+    REQUIRE(h.create(config(sim.port(), R"({"allow_raw": ["CoreShowChannels"]})")).ok());
+    REQUIRE(h.start() == PL_OK);
+    REQUIRE(h.wait_for_health("connected", 5s));
+    auto r = h.invoke("action", R"({"name": "CoreShowChannels"})");
+    REQUIRE(r.ok());
+    auto j = json::parse(r.result);
+    // Capture 13: two CoreShowChannel items, then CoreShowChannelsComplete ListItems 2.
+    REQUIRE(j["events"].size() == 3);
+    CHECK(j["events"][0]["Event"] == "CoreShowChannel");
+    CHECK(j["events"][2]["Event"] == "CoreShowChannelsComplete");
+    CHECK(j["events"][2]["ListItems"] == "2");
+    CHECK(j["response"]["EventList"] == "start");
+    REQUIRE(sim.actions("CoreShowChannels").size() == 1);
+    CHECK(h.invoke("action", R"({"name": "Command", "command": "core stop now"})").status == PL_ERR_INVALID);
+    CHECK(sim.actions("Command").empty());
+}
+
+
+TEST_CASE("an AMI user without write = originate: Permission denied comes back as such") {
+    Sim sim("20.20.1", "--write message");
+    ModuleHarness h(module_path("asterisk"));
+    REQUIRE(h.create(config(sim.port())).ok());
+    REQUIRE(h.start() == PL_OK);
+    REQUIRE(h.wait_for_health("connected", 5s));
+    auto r = h.invoke("originate", R"({"from": "100", "to": "101"})", std::nullopt, 5s);
+    CHECK(r.status == PL_ERR_AUTH);
+    CHECK(r.result.find("refused by Asterisk: Permission denied") != std::string::npos);
+    CHECK(h.invoke("message", R"({"to": "100", "text": "x"})").ok()); // message is allowed
 }
