@@ -156,6 +156,39 @@ TEST_CASE("a banned IP (404 on everything) is an auth pause that says so") {
     auto banned = h.invoke("event", R"({"id":"10","value":"1"})");
     CHECK(banned.status == PL_ERR_AUTH);
     CHECK(banned.result.find("banned") != std::string::npos);
+    // The kernel pauses the sink at least the ban's length (10 min by default), not its
+    // first auth backoff (60 s): the reply starts with the hint it reads.
+    CHECK(banned.result.rfind("retry_after_ms=600000 Jeedom answers HTTP 404", 0) == 0);
+    // What the user reads in health has no machine prefix, and says when the next try is.
+    CHECK(h.health().state == "auth_failed");
+    CHECK(h.health().detail.rfind("Jeedom answers HTTP 404", 0) == 0);
+    CHECK(h.health().detail.find("next try in 10 min") != std::string::npos);
+}
+
+TEST_CASE("ban_wait sets the pause after a 404, and cannot be shorter than Jeedom's default ban") {
+    auto sim = start_sim();
+    sim.post("/hook", {{"banned", true}});
+    ModuleHarness h(module_path("jeedom"));
+    REQUIRE(h.create(config(sim, {{"ban_wait", "1h"}})).ok());
+    REQUIRE(h.start() == PL_OK);
+    auto r = h.invoke("event", R"({"id":"10","value":"1"})");
+    CHECK(r.status == PL_ERR_AUTH);
+    CHECK(r.result.rfind("retry_after_ms=3600000 ", 0) == 0);
+    CHECK(h.health().detail.find("next try in 60 min") != std::string::npos);
+    // Once the ban is lifted, a wrong-key answer carries no hint (the kernel's doubling applies).
+    sim.post("/hook", {{"banned", false}});
+    ModuleHarness wrong(module_path("jeedom"));
+    REQUIRE(wrong.create(config(sim, {{"apikey", "bad"}})).ok());
+    REQUIRE(wrong.start() == PL_OK);
+    auto w = wrong.invoke("event", R"({"id":"10","value":"1"})");
+    CHECK(w.status == PL_ERR_AUTH);
+    CHECK(w.result.find("retry_after_ms=") == std::string::npos);
+    for (const char* bad : {"5m", "0s", "2d"}) {
+        ModuleHarness b(module_path("jeedom"));
+        auto c = b.create(config(sim, {{"ban_wait", bad}}));
+        CHECK_FALSE(c.ok());
+        CHECK(c.error_key == "ban_wait");
+    }
 }
 
 TEST_CASE("transport errors and 5xx are retried; unknown commands are permanent") {
