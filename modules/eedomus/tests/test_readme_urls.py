@@ -10,6 +10,8 @@ For each URL (actuator lines, the [VAR1] variant, HTTP sensors):
   README's description says (originate from=100 to=291 rings PJSIP/100, then 291);
 - for the HTTP sensors, the answer is XML and the README's XPath finds a value in it.
 
+The example config and the README's TOML blocks pass `passerelle check`.
+
 Loopback only; the AMI stub and the eeDomus simulator run in this process; every wait
 is bounded (the daemon's action_timeout is 3 s)."""
 import argparse
@@ -18,6 +20,7 @@ import re
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import unittest
 import urllib.parse
@@ -235,6 +238,22 @@ class ReadmeUrls(unittest.TestCase):
                 if key in ("token", "format"):
                     continue
                 self.assertIn(key, words, "%s: %s.%s declares params (%s), not %r" % (url, module, action, declared, key))
+
+    def test_example_and_readme_toml_pass_the_daemons_check(self):
+        # example.toml as is, then with each TOML block of the README appended (routes).
+        example = os.path.join(HERE, "..", "example.toml")
+        env = dict(os.environ, EEDOMUS_SECRET="s", PASSERELLE_API_TOKEN="t")
+        blocks = re.findall(r"```toml\n(.*?)```", self.text, re.S)
+        self.assertGreaterEqual(len(blocks), 2, "the README's TOML blocks were not found")
+        with open(example, encoding="utf-8") as f:
+            base = f.read()
+        with tempfile.TemporaryDirectory() as d:
+            for i, extra in enumerate([""] + blocks):
+                path = os.path.join(d, "check%d.toml" % i)
+                with open(path, "w", encoding="utf-8") as f:
+                    f.write(base + "\n" + extra)
+                proc = subprocess.run([BIN, "check", "-c", path], capture_output=True, text=True, timeout=30, env=env)
+                self.assertEqual(proc.returncode, 0, "%s\n%s%s" % (extra, proc.stdout, proc.stderr))
 
     def test_every_url_runs_on_the_real_daemon(self):
         ami = AmiStub()
