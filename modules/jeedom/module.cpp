@@ -93,6 +93,9 @@ public:
             "\"*\" for every command; empty = off. Long-polls event::changes with the core key"),
         key("listen_poll", PL_KEY_DURATION, "30s",
             "Listen mode: how long one event::changes call waits in Jeedom for a change (1s to 10min)"),
+        key("ban_wait", PL_KEY_DURATION, "10min",
+            "How long the sink and the listener stay paused when Jeedom answers HTTP 404 (it banned this IP after "
+            "wrong keys): at least Jeedom's ban time (Configuration -> Security, 10 min by default), 10min to 24h"),
     };
 
     static constexpr pl_action_decl actions[] = {
@@ -148,6 +151,10 @@ public:
         if (poll < std::chrono::seconds(1) || poll > std::chrono::minutes(10))
             throw ConfigError("listen_poll", "must be between 1s and 10min");
         listen_.long_poll = std::chrono::seconds((poll.count() + 999) / 1000); // Jeedom counts in seconds
+        ban_wait_ = c.duration("ban_wait");
+        if (ban_wait_ < std::chrono::minutes(10) || ban_wait_ > std::chrono::hours(24))
+            throw ConfigError("ban_wait", "must be between 10min (Jeedom's default ban) and 24h");
+        listen_.pause_delay = ban_wait_;
         listen_.timeout = timeout;
         listen_.endpoint = endpoint_;
         listen_.apikey = apikey_;
@@ -470,9 +477,13 @@ private:
             v = verdict(Kind::give_up, "Jeedom: " + http::describe(r));
         } else if (r.error == http::ErrorKind::http_status && r.status == 404) {
             // Jeedom answers 404 to everything from an IP it banned after failed keys.
+            // Every request during the ban is wasted (and a real Jeedom counts it), so the
+            // pause must outlast the ban: finish() asks the kernel for ban_wait at least.
             v.kind = Kind::pause;
+            v.retry_after_ms = ban_wait_.count();
             v.message = "Jeedom answers HTTP 404: passerelle's IP is probably banned after wrong API keys (a ban "
-                        "lasts 10 min by default; whitelist this IP in Jeedom), or url is not Jeedom's base URL";
+                        "lasts 10 min by default; whitelist this IP in Jeedom), or url is not Jeedom's base URL; "
+                        "next try in " + std::to_string(ban_wait_.count() / 60'000) + " min";
         }
         return v;
     }
@@ -483,7 +494,14 @@ private:
             set_health("ok", "delivering to " + base_);
             host().count("events_delivered");
             break;
-        case Kind::pause: set_health("auth_failed", v.message); break;
+        case Kind::pause:
+            set_health("auth_failed", v.message);
+            if (v.retry_after_ms > 0) {
+                // The kernel pauses the sink at least this long when an AUTH failure's
+                // message starts with "retry_after_ms=N " (kernel/delivery retry_policy).
+                return reply.fail(PL_ERR_AUTH, pause_at_least_message(v.retry_after_ms, v.message));
+            }
+            break;
         case Kind::give_up:
             if (v.stale) {
                 host().warn("Jeedom does not know " + what + " (" + v.message + "); event dropped");
@@ -503,6 +521,7 @@ private:
     }
 
     std::string apikey_;
+    std::chrono::milliseconds ban_wait_{600'000};
     std::string base_, endpoint_;
     bool virtual_ = false;
     bool plain_ = false;

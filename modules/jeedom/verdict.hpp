@@ -30,6 +30,14 @@ inline Verdict stale_verdict(std::string message) {
     return v;
 }
 
+// The message of a PL_ERR_AUTH reply that must pause the sink at least `ms`: the
+// kernel reads the same "retry_after_ms=N " prefix as on a retry (a Jeedom ban is
+// longer than the kernel's first auth backoff). The rest stays readable: it is what
+// the daemon logs and shows as the sink's last error.
+inline std::string pause_at_least_message(int64_t ms, const std::string& message) {
+    return "retry_after_ms=" + std::to_string(ms) + " " + message;
+}
+
 // "ok", "retry", "pause", "give_up" or "stale" (tests, logs).
 inline const char* to_string(const Verdict& v) { return v.stale ? "stale" : http::to_string(v.kind); }
 

@@ -37,11 +37,13 @@ Control API on a second port (JSON):
   POST /raw_event       {"name": ..., "option": {...}} any entry added to the event cache
   POST /seed            {"eqLogics": [...], "cmds": [...]}
   POST /delete          {"cmd": id} or {"eqLogic": id} (a user deleting something)
+HTTPS: --tls-cert FILE --tls-key FILE serve the API over TLS (a box's own certificate).
 Start: jeedom_sim.py --port-file F  (writes {"port": P, "control": C, "pid": N} to F)
 """
 import argparse
 import json
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -478,13 +480,22 @@ class Simulator:
         self.j = Jeedom(args)
         self.j.conns = set()
         self.api_handler = make_api_handler(self.j, args)
-        self.api = Server(("127.0.0.1", args.port), self.api_handler)
+        self.api = self.make_api_server(args.port)
         self.port = self.api.server_address[1]
         self.api_thread = threading.Thread(target=self.api.serve_forever, daemon=True)
         self.api_thread.start()
         self.control = Server(("127.0.0.1", args.control_port), make_control_handler(self.j, self))
         threading.Thread(target=self.control.serve_forever, daemon=True).start()
         self.down_lock = threading.Lock()
+
+    def make_api_server(self, port):
+        server = Server(("127.0.0.1", port), self.api_handler)
+        cert = getattr(self.args, "tls_cert", None)
+        if cert:  # HTTPS, as a box with its own (self-signed) certificate
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(cert, self.args.tls_key)
+            server.socket = ctx.wrap_socket(server.socket, server_side=True)
+        return server
 
     def set_down(self, down):
         with self.down_lock:
@@ -500,7 +511,7 @@ class Simulator:
                     except OSError:
                         pass
             elif not down and self.api is None:
-                self.api = Server(("127.0.0.1", self.port), self.api_handler)
+                self.api = self.make_api_server(self.port)
                 threading.Thread(target=self.api.serve_forever, daemon=True).start()
 
 
@@ -516,6 +527,8 @@ def main():
     ap.add_argument("--ban-after", type=int, default=6)
     ap.add_argument("--ban-seconds", type=float, default=600.0)
     ap.add_argument("--whitelist", action="append", default=[])
+    ap.add_argument("--tls-cert", help="serve the API over HTTPS with this PEM certificate (and --tls-key)")
+    ap.add_argument("--tls-key")
     args = ap.parse_args()
     sim = Simulator(args)
     info = json.dumps({"port": sim.port, "control": sim.control.server_address[1]})

@@ -213,6 +213,34 @@ class HomeAuto(unittest.TestCase):
         d.stop()
         self.assertNotIn("wrong-key-e2e-4242", d.log())
 
+    def test_banned_ip_pauses_the_sink_for_the_ban_not_a_minute(self):
+        # Jeedom answers 404 to everything from a banned IP (10 min by default).
+        with self.jeedom.j.lock:
+            self.jeedom.j.force_banned = True
+        d = self.daemon()
+        self.emit(d, "motion", 1)
+        self.assertTrue(wait_until(lambda: self.instance(d, "jeedom")["sink"]["health"] == "auth_failed", timeout=15),
+                        d.log())
+        # The kernel took the module's hint: paused 600 s, not its first auth backoff (60 s).
+        self.assertTrue(wait_until(lambda: "paused, trying again in 600 s" in d.log(), timeout=5), d.log())
+        inst = self.instance(d, "jeedom")
+        self.assertEqual(inst["health"], "auth_failed")
+        # What the user reads: the instance's health detail is plain text; the sink's last
+        # error carries the kernel's hint first, then the same text.
+        self.assertTrue(inst["detail"].startswith("Jeedom answers HTTP 404"), inst)
+        self.assertIn("next try in 10 min", inst["detail"])
+        self.assertIn("banned", inst["sink"]["last_error"])
+        with self.jeedom.j.lock:
+            self.jeedom.j.requests.clear()
+            self.jeedom.j.force_banned = False
+        time.sleep(3)
+        with self.jeedom.j.lock:
+            n = len(self.jeedom.j.requests)
+        self.assertEqual(n, 0, "the sink asked a Jeedom that banned it again within the ban")
+        self.assertEqual(self.history(), [])
+        d.stop()
+        self.assertNotIn(CORE_KEY, d.log())
+
     def test_auto_mode_creates_once_and_reuses_after_restart(self):
         d = self.daemon()
         self.emit(d, "intrusion", 1, "start", region="2", target="human", code="fielddetection")

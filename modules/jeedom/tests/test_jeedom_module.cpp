@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <thread>
 
@@ -15,6 +16,7 @@ using passerelle::State;
 using passerelle::testing::ModuleHarness;
 using passerelle::testing::module_path;
 using passerelle::testing::SimProcess;
+using passerelle::testing::TempDir;
 using namespace std::chrono_literals;
 
 namespace {
@@ -156,6 +158,76 @@ TEST_CASE("a banned IP (404 on everything) is an auth pause that says so") {
     auto banned = h.invoke("event", R"({"id":"10","value":"1"})");
     CHECK(banned.status == PL_ERR_AUTH);
     CHECK(banned.result.find("banned") != std::string::npos);
+    // The kernel pauses the sink at least the ban's length (10 min by default), not its
+    // first auth backoff (60 s): the reply starts with the hint it reads.
+    CHECK(banned.result.rfind("retry_after_ms=600000 Jeedom answers HTTP 404", 0) == 0);
+    // What the user reads in health has no machine prefix, and says when the next try is.
+    CHECK(h.health().state == "auth_failed");
+    CHECK(h.health().detail.rfind("Jeedom answers HTTP 404", 0) == 0);
+    CHECK(h.health().detail.find("next try in 10 min") != std::string::npos);
+}
+
+TEST_CASE("ban_wait sets the pause after a 404, and cannot be shorter than Jeedom's default ban") {
+    auto sim = start_sim();
+    sim.post("/hook", {{"banned", true}});
+    ModuleHarness h(module_path("jeedom"));
+    REQUIRE(h.create(config(sim, {{"ban_wait", "1h"}})).ok());
+    REQUIRE(h.start() == PL_OK);
+    auto r = h.invoke("event", R"({"id":"10","value":"1"})");
+    CHECK(r.status == PL_ERR_AUTH);
+    CHECK(r.result.rfind("retry_after_ms=3600000 ", 0) == 0);
+    CHECK(h.health().detail.find("next try in 60 min") != std::string::npos);
+    // Once the ban is lifted, a wrong-key answer carries no hint (the kernel's doubling applies).
+    sim.post("/hook", {{"banned", false}});
+    ModuleHarness wrong(module_path("jeedom"));
+    REQUIRE(wrong.create(config(sim, {{"apikey", "bad"}})).ok());
+    REQUIRE(wrong.start() == PL_OK);
+    auto w = wrong.invoke("event", R"({"id":"10","value":"1"})");
+    CHECK(w.status == PL_ERR_AUTH);
+    CHECK(w.result.find("retry_after_ms=") == std::string::npos);
+    for (const char* bad : {"5m", "0s", "2d"}) {
+        ModuleHarness b(module_path("jeedom"));
+        auto c = b.create(config(sim, {{"ban_wait", bad}}));
+        CHECK_FALSE(c.ok());
+        CHECK(c.error_key == "ban_wait");
+    }
+}
+
+TEST_CASE("verify_tls is on by default: a self-signed Jeedom is refused until trusted") {
+    // A box serving HTTPS with its own certificate (for 127.0.0.1), made for this test.
+    TempDir dir;
+    const auto cert = (dir.path() / "jeedom.pem").string();
+    const auto key = (dir.path() / "jeedom.key").string();
+    const std::string cmd = "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 "
+                            "-addext subjectAltName=IP:127.0.0.1 -keyout '" + key + "' -out '" + cert +
+                            "' >/dev/null 2>&1";
+    REQUIRE(std::system(cmd.c_str()) == 0);
+    auto sim = start_sim({"--tls-cert", cert, "--tls-key", key});
+    std::string url = sim.url();
+    url.replace(0, 4, "https");
+    {
+        ModuleHarness h(module_path("jeedom"));
+        REQUIRE(h.create(config(sim, {{"url", url}})).ok()); // no verify_tls key: the default
+        REQUIRE(h.start() == PL_OK);
+        auto r = h.invoke("event", R"({"id":"10","value":"1"})");
+        CHECK(r.status == PL_ERR_AUTH); // paused: the same for every event until the config changes
+        CHECK(h.health().state == "auth_failed");
+        CHECK(h.health().detail.find("certificate") != std::string::npos);
+    }
+    CHECK(sim.get("/state")["history"].empty());
+    {
+        ModuleHarness h(module_path("jeedom"));
+        REQUIRE(h.create(config(sim, {{"url", url}, {"ca_file", cert}})).ok());
+        REQUIRE(h.start() == PL_OK);
+        CHECK(h.invoke("event", R"({"id":"10","value":"2"})").status == PL_OK);
+    }
+    {
+        ModuleHarness h(module_path("jeedom"));
+        REQUIRE(h.create(config(sim, {{"url", url}, {"verify_tls", false}})).ok());
+        REQUIRE(h.start() == PL_OK);
+        CHECK(h.invoke("event", R"({"id":"10","value":"3"})").status == PL_OK);
+    }
+    CHECK(sim.get("/state")["history"].size() == 2);
 }
 
 TEST_CASE("transport errors and 5xx are retried; unknown commands are permanent") {
@@ -312,6 +384,81 @@ TEST_CASE("auto mode reuses its commands after a restart, cached or looked up") 
     }
     CHECK(sim.get("/state")["cmds"].size() == cmds_before);
     std::filesystem::remove(saved);
+}
+
+TEST_CASE("auto mode: a renamed equipment and command are found again by logicalId once the cache is lost") {
+    auto sim = start_sim();
+    {
+        ModuleHarness h(module_path("jeedom"));
+        REQUIRE(h.create(config(sim)).ok());
+        REQUIRE(h.start() == PL_OK);
+        REQUIRE(h.deliver(motion(State::start)).status == PL_OK);
+    }
+    // The user renames passerelle's equipment and its alarm command in Jeedom.
+    auto alarm = cmd_by_name(sim, "Chan 1 regionEntrance Region 1 human");
+    REQUIRE(alarm.is_object());
+    nlohmann::json eq;
+    const auto before = sim.get("/state"); // kept alive: the loop reads into it
+    for (const auto& e : before["eqLogics"])
+        if (e["id"] == alarm["eqLogic_id"]) eq = e;
+    REQUIRE(eq.is_object());
+    alarm["name"] = "Garage: personne entrée";
+    eq["name"] = "Caméra du garage";
+    sim.post("/seed", {{"eqLogics", {eq}}, {"cmds", {alarm}}});
+    const size_t cmds_before = sim.get("/state")["cmds"].size();
+    sim.post("/requests/clear", {});
+    {
+        // A fresh state dir: no cache, found by logicalId, nothing created, nothing renamed back.
+        ModuleHarness h(module_path("jeedom"));
+        REQUIRE(h.create(config(sim)).ok());
+        REQUIRE(h.start() == PL_OK);
+        REQUIRE(h.deliver(motion(State::stop)).status == PL_OK);
+        CHECK(count_method(sim, "eqLogic::byType") == 1);
+        CHECK(count_method(sim, "cmd::byEqLogicId") == 1);
+        CHECK(count_method(sim, "eqLogic::save") == 0);
+        CHECK(count_method(sim, "cmd::save") == 0);
+    }
+    const auto state = sim.get("/state");
+    CHECK(state["cmds"].size() == cmds_before);
+    CHECK(cmd_by_name(sim, "Chan 1 regionEntrance Region 1 human").is_null());
+    auto renamed = cmd_by_name(sim, "Garage: personne entrée");
+    REQUIRE(renamed.is_object());
+    CHECK(renamed["id"] == alarm["id"]);
+    CHECK(renamed["value"] == "0"); // the stop reached the renamed command
+    for (const auto& e : state["eqLogics"])
+        if (e["id"] == eq["id"]) CHECK(e["name"] == "Caméra du garage");
+}
+
+TEST_CASE("auto mode: a disabled equipment is reported (Jeedom answers ok and keeps nothing)") {
+    auto sim = start_sim();
+    {
+        ModuleHarness h(module_path("jeedom"));
+        REQUIRE(h.create(config(sim)).ok());
+        REQUIRE(h.start() == PL_OK);
+        REQUIRE(h.deliver(motion(State::start)).status == PL_OK);
+    }
+    auto alarm = cmd_by_name(sim, "Chan 1 regionEntrance Region 1 human");
+    REQUIRE(alarm.is_object());
+    REQUIRE(alarm["value"] == "1");
+    nlohmann::json eq;
+    const auto before = sim.get("/state"); // kept alive: the loop reads into it
+    for (const auto& e : before["eqLogics"])
+        if (e["id"] == alarm["eqLogic_id"]) eq = e;
+    REQUIRE(eq.is_object());
+    eq["isEnable"] = "0"; // the user disables passerelle's equipment
+    sim.post("/seed", {{"eqLogics", {eq}}});
+    ModuleHarness h(module_path("jeedom"));
+    REQUIRE(h.create(config(sim)).ok());
+    REQUIRE(h.start() == PL_OK);
+    auto r = h.deliver(motion(State::stop));
+    CHECK(r.status == PL_OK); // Jeedom said ok...
+    CHECK(cmd_by_name(sim, "Chan 1 regionEntrance Region 1 human")["value"] == "1"); // ...and kept nothing
+    bool warned = false;
+    for (const auto& l : h.logs())
+        if (l.level == PL_LOG_WARN && l.message.find("is disabled") != std::string::npos &&
+            l.message.find("id " + eq["id"].get<std::string>()) != std::string::npos)
+            warned = true;
+    CHECK(warned);
 }
 
 TEST_CASE("auto mode: a deleted command is re-resolved once; the user's commands are never deleted") {

@@ -5,6 +5,9 @@
 #include "auto_naming.hpp"
 #include "jsonrpc.hpp"
 #include "plain_api.hpp"
+#include "verdict.hpp"
+
+#include <delivery/retry_policy.hpp> // the kernel reads the pause hint with this
 
 #include <catch2/catch.hpp>
 
@@ -155,4 +158,14 @@ TEST_CASE("auto mapping survives a save/load and ignores foreign or broken files
     broken.load();
     CHECK(broken.size() == 0);
     std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("a ban pause carries its minimum wait in the form the kernel reads") {
+    const std::string text = "Jeedom answers HTTP 404: passerelle's IP is probably banned";
+    const std::string m = pause_at_least_message(600'000, text);
+    CHECK(passerelle::kernel::parse_retry_after_ms(m) == 600'000);
+    CHECK(passerelle::kernel::parse_retry_after_ms(pause_at_least_message(3'600'000, text)) == 3'600'000);
+    // The readable part follows the hint untouched: what the daemon logs and shows.
+    CHECK(m.substr(m.size() - text.size()) == text);
+    CHECK(passerelle::kernel::parse_retry_after_ms(text) == 0);
 }
