@@ -12,6 +12,11 @@ HTTP (127.0.0.1 only):
   /cgi-bin/accessControl.cgi?action=openDoor&channel=N
   /cgi-bin/recordFinder.cgi?action=find&name=VideoTalkLog
 Auth: digest MD5 qop=auth with a fresh nonce on every 401 (default) or --basic.
+  --nonce-once: like Dahua firmware, each nonce is good for one request; a request
+  reusing one gets a plain 401 (no stale flag) with a new nonce.
+--device-type: the model magicBox reports (IPC-HDW5231R-ZE; VTO2000A for a doorbell).
+--tls-cert/--tls-key: HTTPS instead of HTTP (the handshake runs in the request's
+  thread; a failed one is logged as {"tls": "handshake_failed"}).
 Faults (--fault): drop_mid_part, trickle, garbage, giant_headers, silent, wrong_password.
 DHIP (--dhip-port): global.login (two steps, realm/random), eventManager.attach,
   global.keepAlive, accessControl.factory.instance/openDoor/destroy; scripted events
@@ -31,6 +36,7 @@ import os
 import random
 import socket
 import socketserver
+import ssl
 import struct
 import sys
 import threading
@@ -98,6 +104,20 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, fmt, *a):  # quiet: the JSON log is the record
         pass
 
+    def setup(self):
+        # TLS handshake here, in the request's thread: a client that refuses the
+        # certificate must not stall the accept loop.
+        ctx = getattr(self.server, "tls", None)
+        if ctx is not None:
+            self.request.settimeout(5)
+            try:
+                self.request = ctx.wrap_socket(self.request, server_side=True)
+            except (ssl.SSLError, OSError) as e:
+                log_request(self.server.args, {"tls": "handshake_failed", "error": str(e)[:200]})
+                raise
+            self.request.settimeout(None)
+        super().setup()
+
     # ---- auth -------------------------------------------------------------
     def check_auth(self):
         args = self.server.args
@@ -122,6 +142,10 @@ class Handler(BaseHTTPRequestHandler):
         nonce = fields.get("nonce", "")
         with self.server.lock:
             known = nonce in self.server.nonces
+            if known and args.nonce_once:
+                if nonce in self.server.used_nonces:
+                    return False, "nonce_reused"
+                self.server.used_nonces.add(nonce)
         if not known or fields.get("username") != args.user:
             return False, "bad"
         ha1 = md5("%s:%s:%s" % (args.user, REALM, args.password))
@@ -197,8 +221,9 @@ class Handler(BaseHTTPRequestHandler):
     def magic_box(self, q):
         if q.get("action") != "getSystemInfo":
             return self.bad_request()
-        self.reply(200, "deviceType=IPC-HDW5231R-ZE\r\nhardwareVersion=1.00\r\nprocessor=S3LM\r\n"
-                        "serialNumber=4H01D66PAJ2FA64\r\nupdateSerial=IPC-HDW5231R-ZE\r\n")
+        model = self.server.args.device_type
+        self.reply(200, "deviceType=%s\r\nhardwareVersion=1.00\r\nprocessor=S3LM\r\n"
+                        "serialNumber=4H01D66PAJ2FA64\r\nupdateSerial=%s\r\n" % (model, model))
         return 200
 
     def config_manager(self, q):
@@ -337,7 +362,11 @@ class DhipHandler(socketserver.BaseRequestHandler):
         attached_at = None
         pending = []
         deadline = self.server.deadline
+        # --stream-duration also closes DHIP connections (a VTO that drops its clients).
+        conn_end = time.monotonic() + args.stream_duration if args.stream_duration else None
         while time.time() < deadline:
+            if conn_end is not None and time.monotonic() >= conn_end:
+                return
             try:
                 chunk = sock.recv(65536)
                 if not chunk:
@@ -407,6 +436,13 @@ class DhipHandler(socketserver.BaseRequestHandler):
                     sock.sendall(dhip_frame(session, 8, note))
 
 
+class HttpServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        pass  # refused handshakes and dropped clients are normal here; the JSON log says what happened
+
+
 class DhipServer(socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -420,11 +456,17 @@ def main():
     ap.add_argument("--user", default="admin")
     ap.add_argument("--password", default="secret")
     ap.add_argument("--basic", action="store_true", help="basic auth instead of digest")
+    ap.add_argument("--nonce-once", action="store_true",
+                    help="each digest nonce is good for one request (Dahua); reuse gets a 401 with a new nonce")
+    ap.add_argument("--device-type", default="IPC-HDW5231R-ZE", help="model reported by magicBox getSystemInfo")
+    ap.add_argument("--tls-cert", help="PEM certificate: serve HTTPS")
+    ap.add_argument("--tls-key", help="PEM private key (default: in --tls-cert)")
     ap.add_argument("--channels", type=int, default=4)
     ap.add_argument("--script", help="JSON file: list of events")
     ap.add_argument("--events", default="", help='shorthand "Code:Action:index,..."')
     ap.add_argument("--replay", help="raw multipart bytes sent first on every stream (a fixture)")
-    ap.add_argument("--stream-duration", type=float, default=0, help="close each stream after S seconds")
+    ap.add_argument("--stream-duration", type=float, default=0,
+                    help="close each stream (and each DHIP connection) after S seconds")
     ap.add_argument("--fault", default="none",
                     choices=["none", "drop_mid_part", "trickle", "garbage", "giant_headers", "silent",
                              "wrong_password"])
@@ -442,9 +484,13 @@ def main():
     script += parse_events_option(args.events)
 
     deadline = time.time() + args.lifetime
-    httpd = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
-    httpd.daemon_threads = True
+    httpd = HttpServer(("127.0.0.1", args.port), Handler)
     httpd.args, httpd.script, httpd.lock, httpd.nonces = args, script, threading.Lock(), set()
+    httpd.used_nonces = set()
+    httpd.tls = None
+    if args.tls_cert:
+        httpd.tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        httpd.tls.load_cert_chain(args.tls_cert, args.tls_key or args.tls_cert)
     httpd.doors_opened = []
     httpd.start_wall = time.time()
     httpd.call_log = [(float(a), b) for a, _, b in (x.partition(":") for x in filter(None, args.call_log.split(",")))]

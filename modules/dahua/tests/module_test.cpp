@@ -1,64 +1,18 @@
 // The dahua module (dahua.so) through the harness, against dahua_sim.py on
 // 127.0.0.1. Every wait is bounded; nothing asserts on speed.
-#include "sim_process.hpp"
-
-#include "module_harness.hpp"
+#include "module_test_support.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
-#include <fstream>
-#include <functional>
-#include <random>
 #include <thread>
 
 using namespace std::chrono_literals;
-using dahua_test::SimProcess;
+using namespace dahua_test;
 using nlohmann::json;
 using passerelle::testing::ModuleHarness;
 using passerelle::testing::module_path;
-
-namespace {
-
-std::string config(const SimProcess& sim, json extra = json::object()) {
-    json c = {{"url", sim.url()}, {"user", "admin"}, {"password", "secret"}, {"heartbeat", "1s"}};
-    for (auto it = extra.begin(); it != extra.end(); ++it) c[it.key()] = it.value();
-    return c.dump();
-}
-
-std::string script_file(const json& events) {
-    auto p = std::filesystem::temp_directory_path() / ("dahua-script-" + std::to_string(std::random_device{}()) + ".json");
-    std::ofstream(p) << events.dump();
-    return p.string();
-}
-
-bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {
-    auto end = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < end) {
-        if (pred()) return true;
-        std::this_thread::sleep_for(20ms);
-    }
-    return pred();
-}
-
-size_t count_code(const ModuleHarness& h, std::string_view code) {
-    size_t n = 0;
-    for (auto& e : h.events()) n += e.code == code;
-    return n;
-}
-
-// Waits (the simulator logs a request after answering it) for a request to
-// `path` whose query has key = value.
-bool logged(const SimProcess& sim, const std::string& path, const std::string& key, const std::string& value) {
-    return wait_until([&] {
-        for (auto& r : sim.requests_to(path))
-            if (r.contains("query") && r["query"].value(key, "\x01") == value) return true;
-        return false;
-    }, 5s);
-}
-
-} // namespace
 
 TEST_CASE("digest stream: events with the right fields, device info and channel names") {
     auto script = script_file(json::array({

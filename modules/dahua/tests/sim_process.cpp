@@ -22,6 +22,8 @@ SimProcess::SimProcess(std::vector<std::string> args, double lifetime_s) {
                                     "--log", (dir_ / "requests.jsonl").string(), "--lifetime",
                                     std::to_string(lifetime_s)};
     argv_s.insert(argv_s.end(), args.begin(), args.end());
+    for (auto& a : args)
+        if (a == "--tls-cert") scheme_ = "https";
     std::vector<char*> argv;
     for (auto& a : argv_s) argv.push_back(a.data());
     argv.push_back(nullptr);

@@ -20,7 +20,8 @@ public:
 
     int http_port() const { return http_port_; }
     int dhip_port() const { return dhip_port_; }
-    std::string url() const { return "http://127.0.0.1:" + std::to_string(http_port_); }
+    // https:// when the simulator was started with --tls-cert.
+    std::string url() const { return scheme_ + "://127.0.0.1:" + std::to_string(http_port_); }
     // Every logged request so far.
     std::vector<nlohmann::json> requests() const;
     // Requests whose path (or DHIP method) equals `what`.
@@ -31,6 +32,7 @@ private:
     int pid_ = -1;
     int http_port_ = 0;
     int dhip_port_ = -1;
+    std::string scheme_ = "http";
 };
 
 } // namespace dahua_test
