@@ -249,13 +249,13 @@ struct DeliveryEngine::Core : std::enable_shared_from_this<DeliveryEngine::Core>
                 break;
             case DeliveryOutcome::retry: {
                 ++counters.retried;
-                counters.last_error = e.message;
+                counters.last_error = std::string(without_retry_hint(e.message));
                 counters.health = "retrying";
                 auto delay = full_jitter_backoff(opt.retry_base, opt.retry_max, retry_attempt++, rng);
                 if (int64_t after = parse_retry_after_ms(e.message); after > 0)
                     delay = std::chrono::milliseconds(std::min<int64_t>(after, 3600 * 1000));
-                log(PL_LOG_WARN, "sink '" + name + "' could not take " + event_label(*e.q.job) + " (" + e.message +
-                                     "); retrying in " + std::to_string(delay.count()) + " ms");
+                log(PL_LOG_WARN, "sink '" + name + "' could not take " + event_label(*e.q.job) + " (" +
+                                     counters.last_error + "); retrying in " + std::to_string(delay.count()) + " ms");
                 go_back(delay);
                 return;
             }
@@ -269,7 +269,7 @@ struct DeliveryEngine::Core : std::enable_shared_from_this<DeliveryEngine::Core>
             }
             case DeliveryOutcome::pause_auth: {
                 ++counters.retried;
-                counters.last_error = e.message;
+                counters.last_error = std::string(without_retry_hint(e.message));
                 counters.health = "auth_failed";
                 auto delay = auth_backoff(opt.auth_retry_base, opt.auth_retry_max, auth_attempt++);
                 // The sink may know the pause must be longer: Jeedom bans an IP for its
@@ -277,7 +277,7 @@ struct DeliveryEngine::Core : std::enable_shared_from_this<DeliveryEngine::Core>
                 // extends the ban.
                 if (int64_t after = parse_retry_after_ms(e.message); after > delay.count())
                     delay = std::chrono::milliseconds(std::min<int64_t>(after, 24 * 3600 * 1000));
-                log(PL_LOG_ERROR, "sink '" + name + "' failed authentication (" + e.message +
+                log(PL_LOG_ERROR, "sink '" + name + "' failed authentication (" + counters.last_error +
                                       "); paused, trying again in " + std::to_string(delay.count() / 1000) + " s");
                 go_back(delay);
                 return;

@@ -32,6 +32,12 @@ int64_t parse_retry_after_ms(std::string_view message) {
     return value;
 }
 
+std::string_view without_retry_hint(std::string_view message) {
+    if (parse_retry_after_ms(message) <= 0) return message;
+    auto space = message.find(' ');
+    return space == std::string_view::npos ? std::string_view() : message.substr(space + 1);
+}
+
 std::chrono::milliseconds full_jitter_backoff(std::chrono::milliseconds base, std::chrono::milliseconds cap,
                                               unsigned attempt, std::mt19937_64& rng) {
     int64_t ceiling = std::max<int64_t>(base.count(), 1);

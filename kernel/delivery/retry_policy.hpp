@@ -30,6 +30,9 @@ DeliveryOutcome classify_status(int32_t status);
 
 // "retry_after_ms=<N> <text>" (Reply::retry) -> N; 0 when the prefix is absent or malformed.
 int64_t parse_retry_after_ms(std::string_view message);
+// The message without a well-formed "retry_after_ms=<N> " prefix: what the logs and the
+// API show (the delay is said in words there).
+std::string_view without_retry_hint(std::string_view message);
 
 // Exponential backoff with full jitter: uniform in [0, min(cap, base * 2^attempt)].
 // attempt 0 is the first retry. Full jitter spreads sinks that failed together.

@@ -31,6 +31,10 @@ TEST_CASE("retry_after_ms prefix is parsed, garbage ignored", "[delivery][policy
     CHECK(parse_retry_after_ms("retry_after_ms=12x") == 0);
     CHECK(parse_retry_after_ms("retry_after_ms=99999999999999999999999 x") == 0);
     CHECK(parse_retry_after_ms("") == 0);
+    CHECK(without_retry_hint("retry_after_ms=1500 HTTP 503") == "HTTP 503");
+    CHECK(without_retry_hint("retry_after_ms=20") == "");
+    CHECK(without_retry_hint("HTTP 503 retry_after_ms=20") == "HTTP 503 retry_after_ms=20");
+    CHECK(without_retry_hint("retry_after_ms=12x y") == "retry_after_ms=12x y"); // malformed: kept whole
 }
 
 TEST_CASE("full jitter backoff stays within the doubling ceiling and the cap", "[delivery][policy]") {
@@ -254,6 +258,7 @@ TEST_CASE("an auth pause lasts at least what the sink asks for", "[delivery][mem
     auto times = sink.attempt_times(1);
     REQUIRE(times.size() == 2);
     CHECK(times[1] - times[0] >= 400ms);
+    CHECK(q->stats().last_error == "HTTP 404 banned"); // the hint is for the engine, not the user
     q->close(1s);
 }
 
