@@ -302,6 +302,89 @@ TEST_CASE("Digest: a stale nonce is retried with the new one, not reported as a 
     CHECK(cam.nc_seen == std::vector<std::string>{"00000001", "00000002", "00000001", "00000002"});
 }
 
+namespace {
+// A camera whose every nonce is good for one request (Dahua): a nonce already spent
+// gets 401 with a fresh one. Its first challenge trickles its body, so that a second
+// request can spend that nonce while the first exchange is still reading the 401.
+struct OneUseNonceCamera {
+    std::string realm = "Login to 4K01234PAZ5";
+    std::string password = "dahua-pass";
+    std::mutex mutex;
+    int issued = 0;
+    std::set<std::string> spent;
+    int spent_nonce_refusals = 0;
+
+    bool handle(const ServerRequest& req, Peer& peer) {
+        std::unique_lock lock(mutex);
+        std::string auth = req.header("authorization");
+        if (!auth.empty()) {
+            auto parsed = parse_challenges(auth);
+            if (!parsed.empty() && parsed[0].scheme == AuthScheme::digest) {
+                const auto& a = parsed[0];
+                std::string nonce(a.param("nonce").value_or(""));
+                std::string nc(a.param("nc").value_or(""));
+                std::string user(a.param("username").value_or(""));
+                std::string uri(a.param("uri").value_or(""));
+                std::string cnonce(a.param("cnonce").value_or(""));
+                DigestParams p{user, password, req.method, uri,
+                               static_cast<uint32_t>(std::strtoul(nc.c_str(), nullptr, 16)), cnonce};
+                bool right = std::string(a.param("response").value_or("")) ==
+                             digest_response(DigestAlgorithm::md5, realm, nonce, "auth", p);
+                if (right && nonce.rfind("n", 0) == 0 && !spent.count(nonce)) {
+                    spent.insert(nonce);
+                    return peer.write(test::response(200, "OK", {}, "ok"));
+                }
+                if (right) ++spent_nonce_refusals;
+            }
+        }
+        std::string nonce = "n" + std::to_string(++issued);
+        std::string head = "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Digest realm=\"" + realm +
+                           "\", qop=\"auth\", nonce=\"" + nonce + "\"\r\nContent-Length: 10\r\n\r\n";
+        const bool trickle = issued == 1;
+        lock.unlock();
+        if (!peer.write(head)) return false;
+        if (!trickle) return peer.write("0123456789");
+        for (char c : std::string("0123456789")) {
+            if (!peer.pause(80ms) || !peer.write(std::string(1, c))) return false;
+        }
+        return true;
+    }
+};
+} // namespace
+
+TEST_CASE("Digest, one-use nonces: a request whose nonce another request spent first retries, it is not refused") {
+    OneUseNonceCamera cam;
+    TestServer server([&](const ServerRequest& r, Peer& p) { return cam.handle(r, p); });
+    boost::asio::io_context io;
+    HttpClient client(io);
+    std::optional<Response> first, second;
+    client.request(get_with(server.url("/cgi-bin/magicBox.cgi"), "admin", cam.password),
+                   [&](Response r) { first = std::move(r); });
+    // The first request has its challenge (nonce n1) and reads the slow 401 body...
+    REQUIRE(run_until(io, [&] { std::lock_guard l(cam.mutex); return cam.issued == 1; }));
+    run_until(io, [] { return false; }, 150ms);
+    // ...while a second request spends n1 first.
+    client.request(get_with(server.url("/cgi-bin/snapshot.cgi"), "admin", cam.password),
+                   [&](Response r) { second = std::move(r); });
+    REQUIRE(run_until(io, [&] { return first.has_value() && second.has_value(); }));
+    CHECK(second->ok());
+    INFO(describe(*first));
+    CHECK(first->ok()); // the camera refused a spent nonce, not the password
+    std::lock_guard l(cam.mutex);
+    CHECK(cam.spent_nonce_refusals == 1); // the race did happen
+}
+
+TEST_CASE("Digest, one-use nonces: a wrong password is still refused, after a bounded number of rounds") {
+    OneUseNonceCamera cam;
+    TestServer server([&](const ServerRequest& r, Peer& p) { return cam.handle(r, p); });
+    boost::asio::io_context io;
+    HttpClient client(io);
+    Response r = fetch(io, client, get_with(server.url("/x"), "admin", "wrong"));
+    CHECK(r.error == ErrorKind::auth_failed);
+    std::lock_guard l(cam.mutex);
+    CHECK(cam.issued == 2); // the challenge, then one refusal of its own nonce: no loop
+}
+
 TEST_CASE("wrong password: auth_failed with the realm, never the password") {
     DigestCamera cam;
     cam.challenges = {"Digest qop=\"auth\", realm=\"IP Camera(C2183)\", nonce=\"NONCE\""};

@@ -166,7 +166,10 @@ std::string Exchange::authorization() {
     }
     AuthState& state = it->second;
     sent_credentials_ = true;
-    sent_own_challenge_ = state.learned_by == id_;
+    // Our own challenge, and nobody used its nonce before us: a 401 to that is a
+    // refusal of the password. If another request spent the nonce first (a Dahua
+    // nonce is good for one request), the 401 may only say so: one more round.
+    sent_own_challenge_ = state.learned_by == id_ && state.nc == 0;
     if (state.challenge.scheme == AuthScheme::basic) return basic_authorization(cred.user, cred.password);
     bool sess = state.challenge.algorithm == DigestAlgorithm::md5_sess ||
                 state.challenge.algorithm == DigestAlgorithm::sha256_sess;
