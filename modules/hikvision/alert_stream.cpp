@@ -62,6 +62,7 @@ struct AlertStream::Impl : std::enable_shared_from_this<Impl> {
     bool quiet_reattach = false;  // the running session is a periodic re-attach
     unsigned failures = 0;
     unsigned auth_failures = 0;
+    uint64_t reconnect_round = 0; // guards before_reconnect's proceed against a second call
 
     void count(std::string_view name) {
         if (cb.on_count) cb.on_count(name, 1);
@@ -251,9 +252,23 @@ struct AlertStream::Impl : std::enable_shared_from_this<Impl> {
         count("reconnects");
         reconnect_timer.expires_after(delay);
         std::weak_ptr<Impl> weak = weak_from_this();
-        reconnect_timer.async_wait([weak](const boost::system::error_code& ec) {
+        reconnect_timer.async_wait([weak, auth](const boost::system::error_code& ec) {
             if (ec) return;
-            if (auto self = weak.lock()) self->connect();
+            if (auto self = weak.lock()) self->reconnect(auth);
+        });
+    }
+
+    void reconnect(bool after_auth_failure) {
+        if (!running) return;
+        if (!cb.before_reconnect) return connect();
+        const uint64_t round = ++reconnect_round;
+        std::weak_ptr<Impl> weak = weak_from_this();
+        cb.before_reconnect(after_auth_failure, [weak, round] {
+            auto self = weak.lock();
+            // Once per round, and never after stop() or over an open stream.
+            if (!self || !self->running || round != self->reconnect_round || self->stream.active()) return;
+            ++self->reconnect_round;
+            self->connect();
         });
     }
 

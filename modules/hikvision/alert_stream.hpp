@@ -65,6 +65,10 @@ struct AlertStreamCallbacks {
     std::function<void(bool warning, std::string_view message)> on_log;
     // A stream head was accepted (after a (re)connect).
     std::function<void()> on_connected;
+    // Optional: runs before each re-attach (not the first attach); the stream
+    // opens when `proceed` is called (at most once; ignored once stopped).
+    // after_auth_failure: the last attempt was refused (401/403).
+    std::function<void(bool after_auth_failure, std::function<void()> proceed)> before_reconnect;
 };
 
 class AlertStream {

@@ -10,6 +10,11 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -46,6 +51,21 @@ bool eventually(P pred, std::chrono::milliseconds timeout = 20s) {
         std::this_thread::sleep_for(20ms);
     }
     return pred();
+}
+
+// A 127.0.0.1 port nothing listens on (bound then released).
+int free_port() {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    int port = 0;
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0)
+        port = ntohs(a.sin_port);
+    ::close(fd);
+    return port;
 }
 
 bool has_stop(const ModuleHarness& h, const std::string& type) {
@@ -309,4 +329,36 @@ TEST_CASE("intercom: JSON parts and call status poll become doorbell/door events
             if (e.code == "callStatus" && e.state == State::stop) return e.attr("answered") == "true";
         return false;
     }));
+}
+
+TEST_CASE("a device off when the module starts gets model, serial and channel names once it is up",
+          "[hikvision][module][sim]") {
+    const int port = free_port();
+    REQUIRE(port > 0);
+    ModuleHarness h(module_path("hikvision"));
+    json cfg{{"url", "http://127.0.0.1:" + std::to_string(port)}, {"user", "admin"}, {"password", "sim-password"},
+             {"heartbeat_timeout", "5s"}, {"reconnect_max", "1s"}};
+    REQUIRE(h.create(cfg.dump()).ok());
+    REQUIRE(h.start() == PL_OK);
+    REQUIRE(h.wait_for_health("unreachable", 10s));
+    CHECK_FALSE(json::parse(h.health().info_json).contains("model"));
+
+    // The camera boots after the daemon.
+    HikSim sim({"--port", std::to_string(port), "--scenario", "motion", "--active-for", "1", "--repeat-hz", "5",
+                "--heartbeat", "0.3", "--stream-seconds", "20"});
+    REQUIRE(eventually([&] { return has_stop(h, "motion"); }, 20s));
+    auto motion = of_type(h, "motion");
+    REQUIRE(motion.size() == 2);
+    CHECK(motion[1].attr("channel_name") == "Sim"); // read from /ISAPI/System/Video/inputs/channels on reconnect
+    REQUIRE(eventually([&] { return json::parse(h.health().info_json).contains("model"); }, 5s));
+    auto info = json::parse(h.health().info_json);
+    CHECK(h.health().state == "connected");
+    CHECK(info["model"] == "DS-2CD2185FWD-I"); // top-level strings: the kernel copies them into the device event
+    CHECK(info["serial"] == "DS-2CD2185FWD-I20180101AAWR111111111");
+    CHECK(info["firmware"] == "V5.5.82");
+    CHECK(info["channels"] == 1);
+    // read once the device answered, not again on every re-attach
+    int answered = 0;
+    for (auto& r : sim.requests_to("/ISAPI/System/deviceInfo")) answered += r.value("status", 0) == 200;
+    CHECK(answered == 1);
 }
