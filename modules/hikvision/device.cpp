@@ -229,6 +229,13 @@ struct Device::Impl {
         o.verify_tls = cfg.verify_tls && !plain_http;
         o.ca_file = cfg.ca_file;
         o.max_response_bytes = 16 * 1024 * 1024;
+        // TCP keepalive: the fallback for devices that never send heartbeats. Their
+        // alertStream is read with reattach_interval (5 min) as the idle limit, so a
+        // camera that lost power would otherwise look connected for minutes; with
+        // keepalive the kernel notices in about 30 + 3 x 10 = 60 s. A device with
+        // heartbeats (every 10 s) never leaves its stream idle 30 s: no probe is sent.
+        o.tcp_keepalive_idle = std::chrono::seconds(30);
+        o.tcp_keepalive_interval = std::chrono::seconds(10);
         if (!cfg.verify_tls && !plain_http) host().warn(http::insecure_tls_warning(self.name(), cfg.base_url));
         http = std::make_unique<http::HttpClient>(io, o);
 
