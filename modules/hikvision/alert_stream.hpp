@@ -92,12 +92,6 @@ public:
     };
     const Stats& stats() const;
 
-    // Backoff delay for the n-th consecutive failure (0-based), full jitter in
-    // [0, min(cap, first * 2^n)], at least 100 ms. `unit` in [0,1) is the
-    // random draw (exposed for tests).
-    static std::chrono::milliseconds backoff(unsigned attempt, std::chrono::milliseconds first,
-                                             std::chrono::milliseconds cap, double unit);
-
 private:
     struct Impl;
     std::shared_ptr<Impl> impl_;
