@@ -1,6 +1,7 @@
 #include "device.hpp"
 
 #include "alert_stream.hpp"
+#include "backoff.hpp"
 #include "isapi.hpp"
 
 #include <passerelle/http/client.hpp>
@@ -12,6 +13,7 @@
 #include <deque>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <system_error>
 
 namespace fs = std::filesystem;
@@ -147,6 +149,8 @@ struct Device::Impl {
     std::vector<std::string> saved_center; // trigger ids the user had enabled before disarm
 
     std::string last_call_status;
+    unsigned call_status_refusals = 0; // consecutive refused polls
+    std::minstd_rand rng{std::random_device{}()};
 
     const Host& host() const { return self.host(); }
 
@@ -277,7 +281,7 @@ struct Device::Impl {
             if (running && stream) stream->start();
         });
         schedule_retention(std::chrono::seconds(1));
-        if (cfg.call_status_poll.count() > 0) schedule_call_status();
+        if (cfg.call_status_poll.count() > 0) schedule_call_status(cfg.call_status_poll);
     }
 
     void stop() {
@@ -469,12 +473,25 @@ struct Device::Impl {
     }
 
     // ---------------------------------------------------------------- call status
-    void schedule_call_status() {
-        self.timers().after(cfg.call_status_poll, [this] {
+    // Polls every call_status_poll; a refused login waits auth_backoff (doubling to
+    // auth_backoff_max, like the stream): intercoms lock out an IP after a few
+    // failed logins, and one per poll would get there within seconds.
+    void schedule_call_status(std::chrono::milliseconds delay) {
+        self.timers().after(delay, [this] {
             if (!running) return;
             send(request("GET", "/ISAPI/VideoIntercom/callStatus?format=json"), [this](http::Response r) {
-                if (r.ok()) on_call_status(parse_call_status(r.body));
-                schedule_call_status();
+                const bool refused = r.error == http::ErrorKind::auth_failed ||
+                                     (r.error == http::ErrorKind::http_status && (r.status == 401 || r.status == 403));
+                if (!refused) {
+                    call_status_refusals = 0;
+                    if (r.ok()) on_call_status(parse_call_status(r.body));
+                    return schedule_call_status(cfg.call_status_poll);
+                }
+                const auto wait = auth_backoff(call_status_refusals++, cfg.auth_backoff, cfg.auth_backoff_max,
+                                               std::uniform_real_distribution<double>(0.0, 1.0)(rng));
+                host().warn("callStatus poll: " + http::describe(r) + "; next poll in " +
+                            std::to_string(wait.count() / 1000) + " s (the device locks out repeated failed logins)");
+                schedule_call_status(wait);
             });
         });
     }

@@ -362,3 +362,21 @@ TEST_CASE("a device off when the module starts gets model, serial and channel na
     for (auto& r : sim.requests_to("/ISAPI/System/deviceInfo")) answered += r.value("status", 0) == 200;
     CHECK(answered == 1);
 }
+
+TEST_CASE("intercom call-status poll backs off on a refused login (no failed login per second)",
+          "[hikvision][module][sim]") {
+    HikSim sim({"--scenario", "intercom", "--heartbeat", "0.3", "--stream-seconds", "20"});
+    ModuleHarness h(module_path("hikvision"));
+    REQUIRE(h.create(base_config(sim, {{"password", "wrong"}, {"call_status_poll", "200ms"}}).dump()).ok());
+    REQUIRE(h.start() == PL_OK);
+    REQUIRE(h.wait_for_health("auth_failed", 20s));
+    REQUIRE(eventually([&] { return !sim.requests_to("/ISAPI/VideoIntercom/callStatus").empty(); }, 5s));
+    std::this_thread::sleep_for(2500ms); // 12 polls' worth at 200 ms
+    // one refused poll (challenge + answer), then auth_backoff (60 s) before the next
+    auto polls = sim.requests_to("/ISAPI/VideoIntercom/callStatus");
+    CHECK(polls.size() <= 2);
+    bool said = false;
+    for (auto& l : h.logs()) said = said || l.message.find("callStatus") != std::string::npos;
+    CHECK(said);
+    for (auto& l : h.logs()) CHECK(l.message.find("wrong") == std::string::npos);
+}
