@@ -85,6 +85,7 @@ TEST_CASE("hikvision declares its keys and actions", "[hikvision][module]") {
     CHECK((h.find_key("password")->flags & PL_KEY_SECRET) != 0);
     CHECK(std::string(h.find_key("inactive_timeout")->default_value) == "5s");
     CHECK(std::string(h.find_key("heartbeat_timeout")->default_value) == "40s");
+    CHECK(std::string(h.find_key("image_retention")->default_value) == "7d");
     for (const char* a : {"snapshot", "set_motion_detection", "set_event_notification", "trigger_output", "open_door",
                           "arm", "disarm"})
         CHECK(h.find_action(a));
@@ -379,4 +380,37 @@ TEST_CASE("intercom call-status poll backs off on a refused login (no failed log
     for (auto& l : h.logs()) said = said || l.message.find("callStatus") != std::string::npos;
     CHECK(said);
     for (auto& l : h.logs()) CHECK(l.message.find("wrong") == std::string::npos);
+}
+
+TEST_CASE("image retention deletes this instance's images older than image_retention, nothing else",
+          "[hikvision][module][sim]") {
+    HikSim sim({"--scenario", "silent", "--stream-seconds", "30"});
+    passerelle::testing::TempDir images;
+    auto make = [&](const std::string& name, std::chrono::hours age) {
+        const fs::path p = images.path() / name;
+        std::ofstream(p) << "jpeg";
+        fs::last_write_time(p, fs::file_time_type::clock::now() - age);
+        return p;
+    };
+    json cfg = base_config(sim, {{"image_dir", images.path().string()}});
+    fs::path expired, kept, foreign;
+    SECTION("image_retention = 1d") {
+        cfg["image_retention"] = "1d";
+        expired = make("test_20200101T000000.000Z_ch1_VMD_1.jpg", 48h); // ours, 2 days old
+        kept = make("test_20200101T000000.000Z_ch1_VMD_2.jpg", 1h);     // ours, recent
+        foreign = make("other_20200101T000000.000Z_ch1_VMD_1.jpg", 48h); // another instance's
+    }
+    SECTION("image_retention left out: 7 days") {
+        expired = make("test_20200101T000000.000Z_ch1_VMD_1.jpg", 8 * 24h);
+        kept = make("test_20200101T000000.000Z_ch1_VMD_2.jpg", 6 * 24h);
+        foreign = make("other_20200101T000000.000Z_ch1_VMD_1.jpg", 8 * 24h);
+    }
+    ModuleHarness h(module_path("hikvision"));
+    REQUIRE(h.create(cfg.dump()).ok());
+    REQUIRE(h.start() == PL_OK);
+    REQUIRE(eventually([&] { return !fs::exists(expired); }, 10s)); // first run 1 s after start
+    CHECK(fs::exists(kept));
+    CHECK(fs::exists(foreign));
+    REQUIRE(eventually([&] { return h.counter("images_deleted") >= 1; }, 2s));
+    CHECK(h.counter("images_deleted") == 1);
 }
