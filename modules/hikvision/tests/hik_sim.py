@@ -33,6 +33,8 @@ Heartbeats (the "videoloss inactive" part) every --heartbeat s (0 = none).
 --nvr-mismatch: HTTP/1.0 head declaring boundary=myboundary while parts use
 --boundary (older NVRs). --drop-mid-part N: close the socket halfway through
 part N. --images: follow every smart-event part of the replay with a JPEG part.
+--legacy-path: old firmware serving the stream only on
+/Event/notification/alertStream (404 on the /ISAPI path).
 
 Auth: --auth none|basic|digest-md5|digest-sha256|digest-both (both: two
 challenges, SHA-256 first, like recent firmware). Nonces expire after
@@ -335,7 +337,13 @@ class Handler(BaseHTTPRequestHandler):
             return
         status = 200
         p = url.path
-        if p == "/ISAPI/Event/notification/alertStream" and self.command == "GET":
+        legacy = self.sim.args.legacy_path
+        if p == "/ISAPI/Event/notification/alertStream" and legacy:
+            self._send(404, response_status(p, 4, "Invalid Operation"))
+            self.sim.update(idx, status=404)
+            return
+        stream_path = "/Event/notification/alertStream" if legacy else "/ISAPI/Event/notification/alertStream"
+        if p == stream_path and self.command == "GET":
             self.sim.update(idx, status=200)
             sent = self.stream(idx)
             self.sim.update(idx, **sent)
@@ -497,6 +505,9 @@ def main():
     ap.add_argument("--images", action="store_true")
     ap.add_argument("--drop-mid-part", type=int, default=0)
     ap.add_argument("--drop-once", action="store_true", help="drop mid-part on the first stream only")
+    ap.add_argument("--legacy-path", action="store_true",
+                    help="old firmware: 404 on /ISAPI/Event/notification/alertStream, "
+                         "the stream on /Event/notification/alertStream")
     ap.add_argument("--stream-seconds", type=float, default=5.0, help="how long one alertStream stays open")
     ap.add_argument("--lifetime", type=float, default=60.0, help="the simulator exits after this many seconds")
     ap.add_argument("--log", help="write the request log (JSON) here at exit")

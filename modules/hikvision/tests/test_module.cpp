@@ -414,3 +414,23 @@ TEST_CASE("image retention deletes this instance's images older than image_reten
     REQUIRE(eventually([&] { return h.counter("images_deleted") >= 1; }, 2s));
     CHECK(h.counter("images_deleted") == 1);
 }
+
+TEST_CASE("old firmware: 404 on /ISAPI alertStream -> falls back to /Event/notification/alertStream",
+          "[hikvision][module][sim]") {
+    HikSim sim({"--scenario", "motion", "--legacy-path", "--active-for", "0.4", "--repeat-hz", "5", "--heartbeat",
+                "0.3", "--stream-seconds", "20"});
+    ModuleHarness h(module_path("hikvision"));
+    REQUIRE(h.create(base_config(sim).dump()).ok());
+    REQUIRE(h.start() == PL_OK);
+    REQUIRE(eventually([&] { return has_stop(h, "motion"); }));
+    CHECK(of_type(h, "motion").front().state == State::start);
+    REQUIRE(h.wait_for_health("connected", 5s));
+    auto info = json::parse(h.health().info_json);
+    CHECK(info["path"] == "/Event/notification/alertStream");
+    CHECK(h.health().detail.find("/Event/notification/alertStream") != std::string::npos);
+    int refused = 0;
+    for (auto& r : sim.requests_to("/ISAPI/Event/notification/alertStream")) refused += r.value("status", 0) == 404;
+    CHECK(refused >= 1);
+    CHECK(!sim.requests_to("/Event/notification/alertStream").empty());
+    CHECK(h.health().state == "connected");
+}
