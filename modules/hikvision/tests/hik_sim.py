@@ -33,7 +33,8 @@ Heartbeats (the "videoloss inactive" part) every --heartbeat s (0 = none).
 --nvr-mismatch: HTTP/1.0 head declaring boundary=myboundary while parts use
 --boundary (older NVRs). --drop-mid-part N: close the socket halfway through
 part N. --images: follow every smart-event part of the replay with a JPEG part.
---legacy-path: old firmware serving the stream only on
+--bad-part N (motion): junk bytes and a truncated XML part before the Nth
+active. --legacy-path: old firmware serving the stream only on
 /Event/notification/alertStream (404 on the /ISAPI path).
 
 Auth: --auth none|basic|digest-md5|digest-sha256|digest-both (both: two
@@ -453,6 +454,11 @@ class Handler(BaseHTTPRequestHandler):
             elif a.scenario == "motion":
                 n = max(1, int(a.active_for * a.repeat_hz))
                 for i in range(n):
+                    if a.bad_part and i + 1 == a.bad_part:
+                        # Junk between parts, then a part whose XML is cut short: both
+                        # must be skipped, the stream and the event go on.
+                        self.wfile.write(b"\r\n\x00\x01\xfe not a part at all\r\n")
+                        part(alert_xml("VMD", "active")[:120], kind="bad")
                     part(alert_xml("VMD", "active", description="Motion alarm", post_count=i + 1), kind="VMD")
                     if not tick(1.0 / a.repeat_hz):
                         break
@@ -505,6 +511,8 @@ def main():
     ap.add_argument("--images", action="store_true")
     ap.add_argument("--drop-mid-part", type=int, default=0)
     ap.add_argument("--drop-once", action="store_true", help="drop mid-part on the first stream only")
+    ap.add_argument("--bad-part", type=int, default=0,
+                    help="motion: before the Nth active part send junk bytes and a truncated XML part")
     ap.add_argument("--legacy-path", action="store_true",
                     help="old firmware: 404 on /ISAPI/Event/notification/alertStream, "
                          "the stream on /Event/notification/alertStream")

@@ -434,3 +434,23 @@ TEST_CASE("old firmware: 404 on /ISAPI alertStream -> falls back to /Event/notif
     CHECK(!sim.requests_to("/Event/notification/alertStream").empty());
     CHECK(h.health().state == "connected");
 }
+
+TEST_CASE("junk and a broken part mid-stream are skipped; the stream and the event go on",
+          "[hikvision][module][sim]") {
+    HikSim sim({"--scenario", "motion", "--bad-part", "3", "--active-for", "1", "--repeat-hz", "5", "--heartbeat",
+                "0.3", "--stream-seconds", "20"});
+    ModuleHarness h(module_path("hikvision"));
+    REQUIRE(h.create(base_config(sim).dump()).ok());
+    REQUIRE(h.start() == PL_OK);
+    REQUIRE(eventually([&] { return has_stop(h, "motion"); }));
+    auto motion = of_type(h, "motion");
+    REQUIRE(motion.size() == 2);
+    CHECK(motion[0].state == State::start);
+    CHECK(motion[1].state == State::stop);
+    CHECK(motion[1].attr("synthesized") == "false"); // the inactive after the bad part arrived
+    CHECK(motion[1].attr("repeats") == "4");         // every good active after it was folded
+    CHECK(h.counter("parse_errors") == 2); // the junk (framing) and the truncated XML (decode)
+    CHECK(h.counter("reconnects") == 0); // the same stream carried on
+    CHECK(sim.requests_to("/ISAPI/Event/notification/alertStream").size() == 1);
+    CHECK(h.health().state == "connected");
+}
