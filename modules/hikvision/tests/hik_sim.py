@@ -21,7 +21,8 @@ PUT bodies are kept in the request log ("body", first 200000 characters).
 The alert stream replays the real part bodies of the HikSink captures with
 Hikvision's framing: "--boundary", CRLF headers, "Content-Length: N" with a
 space, the body, and the next boundary right after it. Scenarios:
-  replay    the capture's parts in order at --rate parts/s (default)
+  replay    the capture's parts in order at --rate parts/s (default); with
+            --replay-once only on the first stream (later ones: heartbeats)
   motion    VMD active repeated at --repeat-hz for --active-for s, then inactive
             (or never with --no-inactive, like NVRs)
   smart     fielddetection active (region 1, human) announcing one picture,
@@ -121,6 +122,7 @@ class Sim:
         self.call_status = "idle"
         self.motion = {}
         self.dropped = False
+        self.replayed = False
         self.samples = []
         if args.scenario == "replay":
             path = os.path.join(args.fixtures, f"hiksink_samples_{args.samples}.txt")
@@ -444,7 +446,10 @@ class Handler(BaseHTTPRequestHandler):
                 return body[s + 11: body.find(b"<", s + 11)].decode() if s >= 0 else "?"
 
             if a.scenario == "replay":
-                for body in self.sim.samples:
+                with self.sim.lock:
+                    samples = [] if a.replay_once and self.sim.replayed else self.sim.samples
+                    self.sim.replayed = True
+                for body in samples:
                     et = event_type_of(body)
                     part(body, kind=et)
                     if a.images and et in ("linedetection", "fielddetection") and b">active<" in body:
@@ -501,6 +506,8 @@ def main():
     ap.add_argument("--scenario", default="replay", choices=["replay", "motion", "smart", "intercom", "silent"])
     ap.add_argument("--samples", default="cam", choices=["cam", "nvr", "ptz"])
     ap.add_argument("--max-parts", type=int, default=0, help="replay only the first N parts")
+    ap.add_argument("--replay-once", action="store_true",
+                    help="replay the capture on the first stream only, later streams carry heartbeats only")
     ap.add_argument("--rate", type=float, default=0.0, help="replay parts/s (0 = as fast as possible)")
     ap.add_argument("--heartbeat", type=float, default=10.0, help="heartbeat period s (0.3 for tests, 0 = none)")
     ap.add_argument("--repeat-hz", type=float, default=1.0)
