@@ -257,7 +257,7 @@ VIDEO_INPUTS = (
     '<?xml version="1.0" encoding="UTF-8"?>\r\n'
     '<VideoInputChannelList version="2.0" xmlns="http://www.hikvision.com/ver20/XMLSchema">\r\n'
     "<VideoInputChannel>\r\n<id>1</id>\r\n<inputPort>1</inputPort>\r\n<videoInputEnabled>true</videoInputEnabled>\r\n"
-    "<name>Sim</name>\r\n<videoFormat>PAL</videoFormat>\r\n</VideoInputChannel>\r\n</VideoInputChannelList>\r\n"
+    "<name>Entrance</name>\r\n<videoFormat>PAL</videoFormat>\r\n</VideoInputChannel>\r\n</VideoInputChannelList>\r\n"
 ).encode()
 
 INPUT_PROXY = (

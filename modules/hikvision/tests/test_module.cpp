@@ -111,7 +111,8 @@ TEST_CASE("motion stream (digest MD5) -> start, folded repeats, stop with channe
     CHECK(motion[0].state == State::start);
     CHECK(motion[0].code == "VMD");
     CHECK(motion[0].channel == 1);
-    CHECK(motion[0].attr("channel_name") == "Sim"); // from /ISAPI/System/Video/inputs/channels
+    // from /ISAPI/System/Video/inputs/channels: the device's list wins over the part's <channelName>Sim
+    CHECK(motion[0].attr("channel_name") == "Entrance");
     CHECK(motion[1].state == State::stop);
     CHECK(motion[1].attr("synthesized") == "false");
     CHECK(motion[1].attr("repeats") == "4");
@@ -350,7 +351,8 @@ TEST_CASE("a device off when the module starts gets model, serial and channel na
     REQUIRE(eventually([&] { return has_stop(h, "motion"); }, 20s));
     auto motion = of_type(h, "motion");
     REQUIRE(motion.size() == 2);
-    CHECK(motion[1].attr("channel_name") == "Sim"); // read from /ISAPI/System/Video/inputs/channels on reconnect
+    // read from /ISAPI/System/Video/inputs/channels on reconnect (the part itself says "Sim")
+    CHECK(motion[1].attr("channel_name") == "Entrance");
     REQUIRE(eventually([&] { return json::parse(h.health().info_json).contains("model"); }, 5s));
     auto info = json::parse(h.health().info_json);
     CHECK(h.health().state == "connected");
