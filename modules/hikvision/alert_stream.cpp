@@ -1,5 +1,6 @@
 #include "alert_stream.hpp"
 
+#include "backoff.hpp"
 #include "multipart.hpp"
 #include "notification.hpp"
 
@@ -23,15 +24,6 @@ int64_t now_ns() {
 }
 
 } // namespace
-
-std::chrono::milliseconds AlertStream::backoff(unsigned attempt, std::chrono::milliseconds first,
-                                               std::chrono::milliseconds cap, double unit) {
-    double window = static_cast<double>(first.count());
-    for (unsigned i = 0; i < attempt && window < static_cast<double>(cap.count()); ++i) window *= 2;
-    window = std::min(window, static_cast<double>(cap.count()));
-    unit = std::clamp(unit, 0.0, 1.0);
-    return std::chrono::milliseconds(std::max<int64_t>(100, static_cast<int64_t>(window * unit)));
-}
 
 struct AlertStream::Impl : std::enable_shared_from_this<Impl> {
     Impl(boost::asio::io_context& io, http::HttpClient& http, AlertStreamOptions o, AlertStreamCallbacks c)
@@ -62,6 +54,7 @@ struct AlertStream::Impl : std::enable_shared_from_this<Impl> {
     bool quiet_reattach = false;  // the running session is a periodic re-attach
     unsigned failures = 0;
     unsigned auth_failures = 0;
+    uint64_t reconnect_round = 0; // guards before_reconnect's proceed against a second call
 
     void count(std::string_view name) {
         if (cb.on_count) cb.on_count(name, 1);
@@ -228,9 +221,7 @@ struct AlertStream::Impl : std::enable_shared_from_this<Impl> {
             log(false, "alertStream answered 404, trying " + std::string(legacy_path ? kLegacyPath : kIsapiPath));
             delay = std::chrono::milliseconds(0);
         } else if (auth) {
-            const auto d = backoff(auth_failures, opt.auth_backoff, opt.auth_backoff_max, 1.0);
-            ++auth_failures;
-            delay = std::chrono::milliseconds(static_cast<int64_t>(d.count() * (0.75 + 0.25 * unit())));
+            delay = auth_backoff(auth_failures++, opt.auth_backoff, opt.auth_backoff_max, unit());
             health("auth_failed", http::describe(r) + "; next attempt in " + std::to_string(delay.count() / 1000) + " s");
         } else if (was_connected && r.error == http::ErrorKind::timeout && !stats.heartbeats_seen) {
             // Never a heartbeat from this device: silence is normal for it. Re-attach at
@@ -241,7 +232,7 @@ struct AlertStream::Impl : std::enable_shared_from_this<Impl> {
             delay = std::chrono::milliseconds(100);
         } else {
             path_404 = false;
-            delay = backoff(failures++, opt.reconnect_first, opt.reconnect_max, unit());
+            delay = reconnect_backoff(failures++, opt.reconnect_first, opt.reconnect_max, unit());
             std::string why = not_found ? "no alertStream on this device (404)" : http::describe(r);
             health(was_connected ? "reconnecting" : "unreachable",
                    why + "; retry in " + std::to_string(delay.count()) + " ms");
@@ -251,9 +242,23 @@ struct AlertStream::Impl : std::enable_shared_from_this<Impl> {
         count("reconnects");
         reconnect_timer.expires_after(delay);
         std::weak_ptr<Impl> weak = weak_from_this();
-        reconnect_timer.async_wait([weak](const boost::system::error_code& ec) {
+        reconnect_timer.async_wait([weak, auth](const boost::system::error_code& ec) {
             if (ec) return;
-            if (auto self = weak.lock()) self->connect();
+            if (auto self = weak.lock()) self->reconnect(auth);
+        });
+    }
+
+    void reconnect(bool after_auth_failure) {
+        if (!running) return;
+        if (!cb.before_reconnect) return connect();
+        const uint64_t round = ++reconnect_round;
+        std::weak_ptr<Impl> weak = weak_from_this();
+        cb.before_reconnect(after_auth_failure, [weak, round] {
+            auto self = weak.lock();
+            // Once per round, and never after stop() or over an open stream.
+            if (!self || !self->running || round != self->reconnect_round || self->stream.active()) return;
+            ++self->reconnect_round;
+            self->connect();
         });
     }
 

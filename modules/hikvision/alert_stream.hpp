@@ -65,6 +65,10 @@ struct AlertStreamCallbacks {
     std::function<void(bool warning, std::string_view message)> on_log;
     // A stream head was accepted (after a (re)connect).
     std::function<void()> on_connected;
+    // Optional: runs before each re-attach (not the first attach); the stream
+    // opens when `proceed` is called (at most once; ignored once stopped).
+    // after_auth_failure: the last attempt was refused (401/403).
+    std::function<void(bool after_auth_failure, std::function<void()> proceed)> before_reconnect;
 };
 
 class AlertStream {
@@ -87,12 +91,6 @@ public:
         std::string path; // the alertStream path in use
     };
     const Stats& stats() const;
-
-    // Backoff delay for the n-th consecutive failure (0-based), full jitter in
-    // [0, min(cap, first * 2^n)], at least 100 ms. `unit` in [0,1) is the
-    // random draw (exposed for tests).
-    static std::chrono::milliseconds backoff(unsigned attempt, std::chrono::milliseconds first,
-                                             std::chrono::milliseconds cap, double unit);
 
 private:
     struct Impl;

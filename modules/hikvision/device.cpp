@@ -1,6 +1,7 @@
 #include "device.hpp"
 
 #include "alert_stream.hpp"
+#include "backoff.hpp"
 #include "isapi.hpp"
 
 #include <passerelle/http/client.hpp>
@@ -12,6 +13,7 @@
 #include <deque>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <system_error>
 
 namespace fs = std::filesystem;
@@ -129,6 +131,8 @@ struct Device::Impl {
     // What the device told us on connect, shown in health info.
     json device_info = json::object();
     std::map<int, std::string> device_channels;
+    bool device_info_read = false, channels_settled = false, reading_info = false;
+    std::vector<std::function<void()>> info_waiters;
     std::string health_state, health_detail;
 
     // Events waiting in order for a snapshot to be attached to one of them.
@@ -145,6 +149,8 @@ struct Device::Impl {
     std::vector<std::string> saved_center; // trigger ids the user had enabled before disarm
 
     std::string last_call_status;
+    unsigned call_status_refusals = 0; // consecutive refused polls
+    std::minstd_rand rng{std::random_device{}()};
 
     const Host& host() const { return self.host(); }
 
@@ -227,6 +233,13 @@ struct Device::Impl {
         o.verify_tls = cfg.verify_tls && !plain_http;
         o.ca_file = cfg.ca_file;
         o.max_response_bytes = 16 * 1024 * 1024;
+        // TCP keepalive: the fallback for devices that never send heartbeats. Their
+        // alertStream is read with reattach_interval (5 min) as the idle limit, so a
+        // camera that lost power would otherwise look connected for minutes; with
+        // keepalive the kernel notices in about 30 + 3 x 10 = 60 s. A device with
+        // heartbeats (every 10 s) never leaves its stream idle 30 s: no probe is sent.
+        o.tcp_keepalive_idle = std::chrono::seconds(30);
+        o.tcp_keepalive_interval = std::chrono::seconds(10);
         if (!cfg.verify_tls && !plain_http) host().warn(http::insecure_tls_warning(self.name(), cfg.base_url));
         http = std::make_unique<http::HttpClient>(io, o);
 
@@ -249,6 +262,17 @@ struct Device::Impl {
             if (warning) host().warn(m);
             else host().info(m);
         };
+        // Not known yet (the device was off or refused us): read before the next
+        // attach, so its first events carry channel_name. After a refused login
+        // the stream tries alone (one failed login per attempt, not three) and
+        // the read follows once it is accepted.
+        cb.before_reconnect = [this](bool after_auth_failure, std::function<void()> proceed) {
+            if (info_known() || after_auth_failure) return proceed();
+            read_device(std::move(proceed));
+        };
+        cb.on_connected = [this] {
+            if (!info_known()) read_device([] {});
+        };
         stream = std::make_unique<AlertStream>(io, *http, so, std::move(cb));
         set_health("reconnecting", "connecting to " + cfg.base_url);
         // Device and channel names first, so the first events carry channel_name;
@@ -257,7 +281,7 @@ struct Device::Impl {
             if (running && stream) stream->start();
         });
         schedule_retention(std::chrono::seconds(1));
-        if (cfg.call_status_poll.count() > 0) schedule_call_status();
+        if (cfg.call_status_poll.count() > 0) schedule_call_status(cfg.call_status_poll);
     }
 
     void stop() {
@@ -347,21 +371,57 @@ struct Device::Impl {
     }
 
     // ---------------------------------------------------------------- device info
+    // deviceInfo and the channel list are read before the first attach and again
+    // before each re-attach (or once a stream is open) until both are known: a
+    // camera that was off when the daemon started (a power cut restarting
+    // everything) still gets its model, serial and channel names.
+    bool info_known() const { return device_info_read && channels_settled; }
+
+    // Reads what is not known yet, then calls `then`. Calls made while a read
+    // is under way wait for it (one read at a time).
     void read_device(std::function<void()> then) {
-        send(request("GET", "/ISAPI/System/deviceInfo"), [this, then](http::Response r) {
+        info_waiters.push_back(std::move(then));
+        if (reading_info) return;
+        reading_info = true;
+        auto finish = [this] {
+            reading_info = false;
+            if (!health_state.empty()) set_health(health_state, health_detail); // now with the info
+            auto waiters = std::move(info_waiters);
+            info_waiters.clear();
+            for (auto& w : waiters) w();
+        };
+        if (device_info_read) {
+            const bool recorder = device_info.value("nvr", false) || is_recorder();
+            return read_channels(recorder, true, finish);
+        }
+        send(request("GET", "/ISAPI/System/deviceInfo"), [this, finish](http::Response r) {
             if (r.ok()) {
                 if (auto di = parse_device_info(r.body)) {
-                    device_info = json{{"name", di->name},         {"model", di->model},
-                                       {"serial", di->serial},     {"firmware", di->firmware},
-                                       {"device_type", di->device_type}};
+                    // Top-level strings: the kernel copies model/serial/firmware into the device event.
+                    device_info["name"] = di->name;
+                    device_info["model"] = di->model;
+                    device_info["serial"] = di->serial;
+                    device_info["firmware"] = di->firmware;
+                    device_info["device_type"] = di->device_type;
+                    device_info_read = true;
                 }
             } else {
                 host().info("deviceInfo: " + http::describe(r));
+                // A device without deviceInfo (404) will not grow one: do not ask again.
+                if (r.error == http::ErrorKind::http_status && r.status == 404) device_info_read = true;
             }
-            const std::string type = lower(device_info.value("device_type", ""));
-            const bool recorder = type.find("nvr") != std::string::npos || type.find("dvr") != std::string::npos;
-            read_channels(recorder, true, then);
+            // Refused or unreachable: the channel list would be too (and a refused
+            // login counts against the device's lockout); try again on the next attach.
+            if (!r.ok() && (r.error == http::ErrorKind::auth_failed || r.error == http::ErrorKind::transport ||
+                            r.error == http::ErrorKind::timeout))
+                return finish();
+            read_channels(is_recorder(), true, finish);
         });
+    }
+
+    bool is_recorder() const {
+        const std::string type = lower(device_info.value("device_type", ""));
+        return type.find("nvr") != std::string::npos || type.find("dvr") != std::string::npos;
     }
 
     void read_channels(bool proxy, bool first, std::function<void()> then) {
@@ -369,14 +429,15 @@ struct Device::Impl {
         send(request("GET", path), [this, proxy, first, then](http::Response r) {
             std::map<int, std::string> names;
             if (r.ok()) names = parse_channel_names(r.body);
-            if (names.empty() && first && r.error != http::ErrorKind::auth_failed && r.error != http::ErrorKind::timeout &&
-                r.error != http::ErrorKind::transport)
-                return read_channels(!proxy, false, then);
+            const bool unreachable = r.error == http::ErrorKind::auth_failed || r.error == http::ErrorKind::timeout ||
+                                     r.error == http::ErrorKind::transport;
+            if (names.empty() && first && !unreachable) return read_channels(!proxy, false, then);
+            // Names, or both lists answered without any (an intercom): nothing more to learn.
+            if (!names.empty() || !unreachable) channels_settled = true;
             if (!names.empty()) {
                 device_channels = std::move(names);
                 if (proxy) device_info["nvr"] = true;
             }
-            if (!health_state.empty()) set_health(health_state, health_detail); // now with the info
             then();
         });
     }
@@ -412,12 +473,25 @@ struct Device::Impl {
     }
 
     // ---------------------------------------------------------------- call status
-    void schedule_call_status() {
-        self.timers().after(cfg.call_status_poll, [this] {
+    // Polls every call_status_poll; a refused login waits auth_backoff (doubling to
+    // auth_backoff_max, like the stream): intercoms lock out an IP after a few
+    // failed logins, and one per poll would get there within seconds.
+    void schedule_call_status(std::chrono::milliseconds delay) {
+        self.timers().after(delay, [this] {
             if (!running) return;
             send(request("GET", "/ISAPI/VideoIntercom/callStatus?format=json"), [this](http::Response r) {
-                if (r.ok()) on_call_status(parse_call_status(r.body));
-                schedule_call_status();
+                const bool refused = r.error == http::ErrorKind::auth_failed ||
+                                     (r.error == http::ErrorKind::http_status && (r.status == 401 || r.status == 403));
+                if (!refused) {
+                    call_status_refusals = 0;
+                    if (r.ok()) on_call_status(parse_call_status(r.body));
+                    return schedule_call_status(cfg.call_status_poll);
+                }
+                const auto wait = auth_backoff(call_status_refusals++, cfg.auth_backoff, cfg.auth_backoff_max,
+                                               std::uniform_real_distribution<double>(0.0, 1.0)(rng));
+                host().warn("callStatus poll: " + http::describe(r) + "; next poll in " +
+                            std::to_string(wait.count() / 1000) + " s (the device locks out repeated failed logins)");
+                schedule_call_status(wait);
             });
         });
     }

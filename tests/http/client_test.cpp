@@ -875,3 +875,65 @@ TEST_CASE("credentials never follow a redirect to another origin") {
     CHECK(other.requests() == 1);
     CHECK(authorization_seen == 0);
 }
+
+namespace {
+
+// The client's end of an established connection to 127.0.0.1:server_port, as
+// /proc/net/tcp shows it: the socket's timer ("tr": 0 none, 1 retransmit,
+// 2 keepalive) and when it fires, in seconds.
+std::optional<std::pair<int, double>> client_socket_timer(uint16_t server_port) {
+    std::ifstream in("/proc/net/tcp");
+    std::string line;
+    std::getline(in, line); // header
+    const double ticks = static_cast<double>(::sysconf(_SC_CLK_TCK));
+    while (std::getline(in, line)) {
+        char local[64], remote[64];
+        unsigned state = 0, tr = 0;
+        unsigned long txq = 0, rxq = 0, when = 0;
+        if (std::sscanf(line.c_str(), " %*d: %63s %63s %x %lx:%lx %x:%lx", local, remote, &state, &txq, &rxq, &tr,
+                        &when) != 7)
+            continue;
+        const std::string rem(remote);
+        const size_t colon = rem.find(':');
+        if (colon == std::string::npos || std::stoul(rem.substr(colon + 1), nullptr, 16) != server_port ||
+            state != 0x01)
+            continue;
+        return std::make_pair(static_cast<int>(tr), static_cast<double>(when) / ticks);
+    }
+    return std::nullopt;
+}
+
+} // namespace
+
+TEST_CASE("TCP keepalive: off by default; when set the stream's socket carries the keepalive timer") {
+    // A device that answers the stream head, then never sends a byte.
+    TestServer server([](const ServerRequest&, Peer& peer) {
+        peer.write("HTTP/1.1 200 OK\r\nContent-Type: multipart/mixed; boundary=boundary\r\n\r\n");
+        peer.pause(10s);
+        return false;
+    });
+    for (int idle : {0, 30}) {
+        INFO("tcp_keepalive_idle = " << idle << " s");
+        boost::asio::io_context io;
+        ClientOptions options;
+        options.tcp_keepalive_idle = std::chrono::seconds(idle);
+        HttpClient client(io, options);
+        StreamProbe probe;
+        Request req = get(server.url("/ISAPI/Event/notification/alertStream"));
+        req.timeouts = Timeouts{2s, 10s, 20s};
+        auto handle = client.stream(req, probe.callbacks());
+        REQUIRE(run_until(io, [&] { return probe.head.has_value(); }, 5s));
+        auto timer = client_socket_timer(server.port());
+        REQUIRE(timer);
+        if (idle == 0) {
+            CHECK(timer->first == 0); // no timer at all on a quiet socket without keepalive
+        } else {
+            CHECK(timer->first == 2);
+            // TCP_KEEPIDLE applied: due within the 30 s idle, not the kernel's 2 h default.
+            CHECK(timer->second <= 30.0);
+            CHECK(timer->second > 20.0);
+        }
+        handle.cancel();
+        CHECK_FALSE(probe.end);
+    }
+}

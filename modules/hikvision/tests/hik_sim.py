@@ -21,7 +21,8 @@ PUT bodies are kept in the request log ("body", first 200000 characters).
 The alert stream replays the real part bodies of the HikSink captures with
 Hikvision's framing: "--boundary", CRLF headers, "Content-Length: N" with a
 space, the body, and the next boundary right after it. Scenarios:
-  replay    the capture's parts in order at --rate parts/s (default)
+  replay    the capture's parts in order at --rate parts/s (default); with
+            --replay-once only on the first stream (later ones: heartbeats)
   motion    VMD active repeated at --repeat-hz for --active-for s, then inactive
             (or never with --no-inactive, like NVRs)
   smart     fielddetection active (region 1, human) announcing one picture,
@@ -33,6 +34,9 @@ Heartbeats (the "videoloss inactive" part) every --heartbeat s (0 = none).
 --nvr-mismatch: HTTP/1.0 head declaring boundary=myboundary while parts use
 --boundary (older NVRs). --drop-mid-part N: close the socket halfway through
 part N. --images: follow every smart-event part of the replay with a JPEG part.
+--bad-part N (motion): junk bytes and a truncated XML part before the Nth
+active. --legacy-path: old firmware serving the stream only on
+/Event/notification/alertStream (404 on the /ISAPI path).
 
 Auth: --auth none|basic|digest-md5|digest-sha256|digest-both (both: two
 challenges, SHA-256 first, like recent firmware). Nonces expire after
@@ -118,6 +122,7 @@ class Sim:
         self.call_status = "idle"
         self.motion = {}
         self.dropped = False
+        self.replayed = False
         self.samples = []
         if args.scenario == "replay":
             path = os.path.join(args.fixtures, f"hiksink_samples_{args.samples}.txt")
@@ -252,7 +257,7 @@ VIDEO_INPUTS = (
     '<?xml version="1.0" encoding="UTF-8"?>\r\n'
     '<VideoInputChannelList version="2.0" xmlns="http://www.hikvision.com/ver20/XMLSchema">\r\n'
     "<VideoInputChannel>\r\n<id>1</id>\r\n<inputPort>1</inputPort>\r\n<videoInputEnabled>true</videoInputEnabled>\r\n"
-    "<name>Sim</name>\r\n<videoFormat>PAL</videoFormat>\r\n</VideoInputChannel>\r\n</VideoInputChannelList>\r\n"
+    "<name>Entrance</name>\r\n<videoFormat>PAL</videoFormat>\r\n</VideoInputChannel>\r\n</VideoInputChannelList>\r\n"
 ).encode()
 
 INPUT_PROXY = (
@@ -335,7 +340,13 @@ class Handler(BaseHTTPRequestHandler):
             return
         status = 200
         p = url.path
-        if p == "/ISAPI/Event/notification/alertStream" and self.command == "GET":
+        legacy = self.sim.args.legacy_path
+        if p == "/ISAPI/Event/notification/alertStream" and legacy:
+            self._send(404, response_status(p, 4, "Invalid Operation"))
+            self.sim.update(idx, status=404)
+            return
+        stream_path = "/Event/notification/alertStream" if legacy else "/ISAPI/Event/notification/alertStream"
+        if p == stream_path and self.command == "GET":
             self.sim.update(idx, status=200)
             sent = self.stream(idx)
             self.sim.update(idx, **sent)
@@ -435,7 +446,10 @@ class Handler(BaseHTTPRequestHandler):
                 return body[s + 11: body.find(b"<", s + 11)].decode() if s >= 0 else "?"
 
             if a.scenario == "replay":
-                for body in self.sim.samples:
+                with self.sim.lock:
+                    samples = [] if a.replay_once and self.sim.replayed else self.sim.samples
+                    self.sim.replayed = True
+                for body in samples:
                     et = event_type_of(body)
                     part(body, kind=et)
                     if a.images and et in ("linedetection", "fielddetection") and b">active<" in body:
@@ -445,6 +459,11 @@ class Handler(BaseHTTPRequestHandler):
             elif a.scenario == "motion":
                 n = max(1, int(a.active_for * a.repeat_hz))
                 for i in range(n):
+                    if a.bad_part and i + 1 == a.bad_part:
+                        # Junk between parts, then a part whose XML is cut short: both
+                        # must be skipped, the stream and the event go on.
+                        self.wfile.write(b"\r\n\x00\x01\xfe not a part at all\r\n")
+                        part(alert_xml("VMD", "active")[:120], kind="bad")
                     part(alert_xml("VMD", "active", description="Motion alarm", post_count=i + 1), kind="VMD")
                     if not tick(1.0 / a.repeat_hz):
                         break
@@ -487,6 +506,8 @@ def main():
     ap.add_argument("--scenario", default="replay", choices=["replay", "motion", "smart", "intercom", "silent"])
     ap.add_argument("--samples", default="cam", choices=["cam", "nvr", "ptz"])
     ap.add_argument("--max-parts", type=int, default=0, help="replay only the first N parts")
+    ap.add_argument("--replay-once", action="store_true",
+                    help="replay the capture on the first stream only, later streams carry heartbeats only")
     ap.add_argument("--rate", type=float, default=0.0, help="replay parts/s (0 = as fast as possible)")
     ap.add_argument("--heartbeat", type=float, default=10.0, help="heartbeat period s (0.3 for tests, 0 = none)")
     ap.add_argument("--repeat-hz", type=float, default=1.0)
@@ -497,6 +518,11 @@ def main():
     ap.add_argument("--images", action="store_true")
     ap.add_argument("--drop-mid-part", type=int, default=0)
     ap.add_argument("--drop-once", action="store_true", help="drop mid-part on the first stream only")
+    ap.add_argument("--bad-part", type=int, default=0,
+                    help="motion: before the Nth active part send junk bytes and a truncated XML part")
+    ap.add_argument("--legacy-path", action="store_true",
+                    help="old firmware: 404 on /ISAPI/Event/notification/alertStream, "
+                         "the stream on /Event/notification/alertStream")
     ap.add_argument("--stream-seconds", type=float, default=5.0, help="how long one alertStream stays open")
     ap.add_argument("--lifetime", type=float, default=60.0, help="the simulator exits after this many seconds")
     ap.add_argument("--log", help="write the request log (JSON) here at exit")

@@ -12,6 +12,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SIM = os.path.join(HERE, "hik_sim.py")
 # Part counts of the HikSink captures (the core tests count them independently).
 SAMPLE_PARTS = {"cam": 770, "nvr": 5581, "ptz": 1516}
+# Of those, heartbeats ("videoloss inactive": health, never events) and "active"
+# notifications (test_hiksink_samples.cpp: starts + folded). Every active either
+# starts an event or is folded into one, whatever the timing, so the events'
+# sum of (1 + attrs.repeats) over the stops is exactly this.
+SAMPLE_HEARTBEATS = {"cam": 349, "nvr": 0, "ptz": 75}
+SAMPLE_ACTIVES = {"cam": 371, "nvr": 5581, "ptz": 1441}
 
 CONFIG = """
 [daemon]
@@ -65,16 +71,25 @@ class HikvisionEndToEnd(unittest.TestCase):
         d.start()
         return d
 
-    def replay(self, samples):
-        # One stream carrying the whole capture, then heartbeats until the stream closes.
+    def replay(self, samples, extra=""):
+        # One stream carrying the whole capture, then heartbeats until the stream
+        # closes; later streams carry heartbeats only (--replay-once), so the
+        # daemon's counts can be compared exactly.
         sim = Sim("--scenario", "replay", "--samples", samples, "--heartbeat", "0.5", "--stream-seconds", "12",
-                  "--auth", "digest-md5")
+                  "--auth", "digest-md5", "--replay-once")
         self.addCleanup(sim.stop)
-        d = self.run_daemon(sim)
+        d = self.run_daemon(sim, extra)
         expected = SAMPLE_PARTS[samples]
-        inst = wait_until(lambda: (lambda i: i if i and i["counters"].get("parts", 0) >= expected else None)(
+        capture_parts = expected - SAMPLE_HEARTBEATS[samples]
+
+        def non_heartbeat_parts(i):
+            return i["counters"].get("parts", 0) - i["counters"].get("heartbeats", 0) if i else -1
+
+        inst = wait_until(lambda: (lambda i: i if non_heartbeat_parts(i) >= capture_parts else None)(
             instance(d, "cam")), timeout=40)
         self.assertTrue(inst, "parts never reached %d: %s\n%s" % (expected, instance(d, "cam"), d.log()[-3000:]))
+        # exactly: no part lost, none counted twice (heartbeats are the sim's and the capture's)
+        self.assertEqual(non_heartbeat_parts(inst), capture_parts, inst["counters"])
         self.assertEqual(inst["health"], "connected")
         self.assertEqual(inst["counters"].get("parse_errors", 0), 0)
         self.assertIn("model", inst["info"])
@@ -85,10 +100,23 @@ class HikvisionEndToEnd(unittest.TestCase):
         self.assertTrue(first)
         sent = first[0]
         self.assertEqual(sent["parts"] - sent["heartbeats"], expected)
-        self.assertGreaterEqual(inst["counters"]["parts"], expected)
         log = d.path("events.log")
-        events = wait_until(lambda: [e for e in read_jsonl(log) if e["module"] == "hikvision"], timeout=10)
+
+        def tally():
+            evs = [e for e in read_jsonl(log) if e["module"] == "hikvision" and e["type"] != "device"]
+            stops = [e for e in evs if e["state"] == "stop"]
+            return (evs, sum(e["state"] == "start" for e in evs), len(stops),
+                    sum(1 + int(e["attrs"].get("repeats", "0")) for e in stops))
+
+        # Every start gets its stop (inactive, or synthesized after inactive_timeout)
+        # and every active notification is in exactly one event.
+        actives = SAMPLE_ACTIVES[samples]
+        wait_until(lambda: (lambda t: t[1] == t[2] and t[3] >= actives)(tally()), timeout=30)
+        events, starts, stops, folded_in = tally()
         self.assertTrue(events)
+        self.assertEqual(starts, stops)
+        self.assertEqual(folded_in, actives)
+        self.assertEqual(sum(e["state"] == "pulse" for e in events), 0)
         codes = {e["code"] for e in events}
         sent_types = {t for t in sent["by_type"] if t != "videoloss"}
         self.assertTrue(sent_types <= codes | {"videoloss"}, (sent_types, codes))
@@ -99,7 +127,14 @@ class HikvisionEndToEnd(unittest.TestCase):
         return d, events
 
     def test_cam_capture_end_to_end(self):
-        self.replay("cam")
+        # The camera ends each event with "inactive": 50 starts, 50 stops, none
+        # synthesized (a long inactive_timeout so that a loaded machine's pause
+        # cannot end one early).
+        d, events = self.replay("cam", 'inactive_timeout = "60s"')
+        self.assertEqual(sum(e["state"] == "start" for e in events), 50)
+        stops = [e for e in events if e["state"] == "stop"]
+        self.assertEqual(len(stops), 50)
+        self.assertEqual([e for e in stops if e["attrs"]["synthesized"] != "false"], [])
 
     def test_nvr_capture_end_to_end(self):
         d, events = self.replay("nvr")

@@ -10,6 +10,11 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -48,6 +53,21 @@ bool eventually(P pred, std::chrono::milliseconds timeout = 20s) {
     return pred();
 }
 
+// A 127.0.0.1 port nothing listens on (bound then released).
+int free_port() {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    int port = 0;
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0)
+        port = ntohs(a.sin_port);
+    ::close(fd);
+    return port;
+}
+
 bool has_stop(const ModuleHarness& h, const std::string& type) {
     for (auto& e : h.events())
         if (e.type == type && e.state == State::stop) return true;
@@ -65,6 +85,7 @@ TEST_CASE("hikvision declares its keys and actions", "[hikvision][module]") {
     CHECK((h.find_key("password")->flags & PL_KEY_SECRET) != 0);
     CHECK(std::string(h.find_key("inactive_timeout")->default_value) == "5s");
     CHECK(std::string(h.find_key("heartbeat_timeout")->default_value) == "40s");
+    CHECK(std::string(h.find_key("image_retention")->default_value) == "7d");
     for (const char* a : {"snapshot", "set_motion_detection", "set_event_notification", "trigger_output", "open_door",
                           "arm", "disarm"})
         CHECK(h.find_action(a));
@@ -90,7 +111,8 @@ TEST_CASE("motion stream (digest MD5) -> start, folded repeats, stop with channe
     CHECK(motion[0].state == State::start);
     CHECK(motion[0].code == "VMD");
     CHECK(motion[0].channel == 1);
-    CHECK(motion[0].attr("channel_name") == "Sim"); // from /ISAPI/System/Video/inputs/channels
+    // from /ISAPI/System/Video/inputs/channels: the device's list wins over the part's <channelName>Sim
+    CHECK(motion[0].attr("channel_name") == "Entrance");
     CHECK(motion[1].state == State::stop);
     CHECK(motion[1].attr("synthesized") == "false");
     CHECK(motion[1].attr("repeats") == "4");
@@ -309,4 +331,128 @@ TEST_CASE("intercom: JSON parts and call status poll become doorbell/door events
             if (e.code == "callStatus" && e.state == State::stop) return e.attr("answered") == "true";
         return false;
     }));
+}
+
+TEST_CASE("a device off when the module starts gets model, serial and channel names once it is up",
+          "[hikvision][module][sim]") {
+    const int port = free_port();
+    REQUIRE(port > 0);
+    ModuleHarness h(module_path("hikvision"));
+    json cfg{{"url", "http://127.0.0.1:" + std::to_string(port)}, {"user", "admin"}, {"password", "sim-password"},
+             {"heartbeat_timeout", "5s"}, {"reconnect_max", "1s"}};
+    REQUIRE(h.create(cfg.dump()).ok());
+    REQUIRE(h.start() == PL_OK);
+    REQUIRE(h.wait_for_health("unreachable", 10s));
+    CHECK_FALSE(json::parse(h.health().info_json).contains("model"));
+
+    // The camera boots after the daemon.
+    HikSim sim({"--port", std::to_string(port), "--scenario", "motion", "--active-for", "1", "--repeat-hz", "5",
+                "--heartbeat", "0.3", "--stream-seconds", "20"});
+    REQUIRE(eventually([&] { return has_stop(h, "motion"); }, 20s));
+    auto motion = of_type(h, "motion");
+    REQUIRE(motion.size() == 2);
+    // read from /ISAPI/System/Video/inputs/channels on reconnect (the part itself says "Sim")
+    CHECK(motion[1].attr("channel_name") == "Entrance");
+    REQUIRE(eventually([&] { return json::parse(h.health().info_json).contains("model"); }, 5s));
+    auto info = json::parse(h.health().info_json);
+    CHECK(h.health().state == "connected");
+    CHECK(info["model"] == "DS-2CD2185FWD-I"); // top-level strings: the kernel copies them into the device event
+    CHECK(info["serial"] == "DS-2CD2185FWD-I20180101AAWR111111111");
+    CHECK(info["firmware"] == "V5.5.82");
+    CHECK(info["channels"] == 1);
+    // read once the device answered, not again on every re-attach
+    int answered = 0;
+    for (auto& r : sim.requests_to("/ISAPI/System/deviceInfo")) answered += r.value("status", 0) == 200;
+    CHECK(answered == 1);
+}
+
+TEST_CASE("intercom call-status poll backs off on a refused login (no failed login per second)",
+          "[hikvision][module][sim]") {
+    HikSim sim({"--scenario", "intercom", "--heartbeat", "0.3", "--stream-seconds", "20"});
+    ModuleHarness h(module_path("hikvision"));
+    REQUIRE(h.create(base_config(sim, {{"password", "wrong"}, {"call_status_poll", "200ms"}}).dump()).ok());
+    REQUIRE(h.start() == PL_OK);
+    REQUIRE(h.wait_for_health("auth_failed", 20s));
+    REQUIRE(eventually([&] { return !sim.requests_to("/ISAPI/VideoIntercom/callStatus").empty(); }, 5s));
+    std::this_thread::sleep_for(2500ms); // 12 polls' worth at 200 ms
+    // one refused poll (challenge + answer), then auth_backoff (60 s) before the next
+    auto polls = sim.requests_to("/ISAPI/VideoIntercom/callStatus");
+    CHECK(polls.size() <= 2);
+    bool said = false;
+    for (auto& l : h.logs()) said = said || l.message.find("callStatus") != std::string::npos;
+    CHECK(said);
+    for (auto& l : h.logs()) CHECK(l.message.find("wrong") == std::string::npos);
+}
+
+TEST_CASE("image retention deletes this instance's images older than image_retention, nothing else",
+          "[hikvision][module][sim]") {
+    HikSim sim({"--scenario", "silent", "--stream-seconds", "30"});
+    passerelle::testing::TempDir images;
+    auto make = [&](const std::string& name, std::chrono::hours age) {
+        const fs::path p = images.path() / name;
+        std::ofstream(p) << "jpeg";
+        fs::last_write_time(p, fs::file_time_type::clock::now() - age);
+        return p;
+    };
+    json cfg = base_config(sim, {{"image_dir", images.path().string()}});
+    fs::path expired, kept, foreign;
+    SECTION("image_retention = 1d") {
+        cfg["image_retention"] = "1d";
+        expired = make("test_20200101T000000.000Z_ch1_VMD_1.jpg", 48h); // ours, 2 days old
+        kept = make("test_20200101T000000.000Z_ch1_VMD_2.jpg", 1h);     // ours, recent
+        foreign = make("other_20200101T000000.000Z_ch1_VMD_1.jpg", 48h); // another instance's
+    }
+    SECTION("image_retention left out: 7 days") {
+        expired = make("test_20200101T000000.000Z_ch1_VMD_1.jpg", 8 * 24h);
+        kept = make("test_20200101T000000.000Z_ch1_VMD_2.jpg", 6 * 24h);
+        foreign = make("other_20200101T000000.000Z_ch1_VMD_1.jpg", 8 * 24h);
+    }
+    ModuleHarness h(module_path("hikvision"));
+    REQUIRE(h.create(cfg.dump()).ok());
+    REQUIRE(h.start() == PL_OK);
+    REQUIRE(eventually([&] { return !fs::exists(expired); }, 10s)); // first run 1 s after start
+    CHECK(fs::exists(kept));
+    CHECK(fs::exists(foreign));
+    REQUIRE(eventually([&] { return h.counter("images_deleted") >= 1; }, 2s));
+    CHECK(h.counter("images_deleted") == 1);
+}
+
+TEST_CASE("old firmware: 404 on /ISAPI alertStream -> falls back to /Event/notification/alertStream",
+          "[hikvision][module][sim]") {
+    HikSim sim({"--scenario", "motion", "--legacy-path", "--active-for", "0.4", "--repeat-hz", "5", "--heartbeat",
+                "0.3", "--stream-seconds", "20"});
+    ModuleHarness h(module_path("hikvision"));
+    REQUIRE(h.create(base_config(sim).dump()).ok());
+    REQUIRE(h.start() == PL_OK);
+    REQUIRE(eventually([&] { return has_stop(h, "motion"); }));
+    CHECK(of_type(h, "motion").front().state == State::start);
+    REQUIRE(h.wait_for_health("connected", 5s));
+    auto info = json::parse(h.health().info_json);
+    CHECK(info["path"] == "/Event/notification/alertStream");
+    CHECK(h.health().detail.find("/Event/notification/alertStream") != std::string::npos);
+    int refused = 0;
+    for (auto& r : sim.requests_to("/ISAPI/Event/notification/alertStream")) refused += r.value("status", 0) == 404;
+    CHECK(refused >= 1);
+    CHECK(!sim.requests_to("/Event/notification/alertStream").empty());
+    CHECK(h.health().state == "connected");
+}
+
+TEST_CASE("junk and a broken part mid-stream are skipped; the stream and the event go on",
+          "[hikvision][module][sim]") {
+    HikSim sim({"--scenario", "motion", "--bad-part", "3", "--active-for", "1", "--repeat-hz", "5", "--heartbeat",
+                "0.3", "--stream-seconds", "20"});
+    ModuleHarness h(module_path("hikvision"));
+    REQUIRE(h.create(base_config(sim).dump()).ok());
+    REQUIRE(h.start() == PL_OK);
+    REQUIRE(eventually([&] { return has_stop(h, "motion"); }));
+    auto motion = of_type(h, "motion");
+    REQUIRE(motion.size() == 2);
+    CHECK(motion[0].state == State::start);
+    CHECK(motion[1].state == State::stop);
+    CHECK(motion[1].attr("synthesized") == "false"); // the inactive after the bad part arrived
+    CHECK(motion[1].attr("repeats") == "4");         // every good active after it was folded
+    CHECK(h.counter("parse_errors") == 2); // the junk (framing) and the truncated XML (decode)
+    CHECK(h.counter("reconnects") == 0); // the same stream carried on
+    CHECK(sim.requests_to("/ISAPI/Event/notification/alertStream").size() == 1);
+    CHECK(h.health().state == "connected");
 }

@@ -5,7 +5,12 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/address.hpp>
 
+#include <algorithm>
 #include <limits>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -25,6 +30,24 @@ bool is_stale_connection_error(const beast::error_code& ec) {
     return ec == bhttp::error::end_of_stream || ec == asio::error::eof || ec == asio::error::connection_reset ||
            ec == asio::error::broken_pipe || ec == asio::error::connection_aborted ||
            ec == asio::ssl::error::stream_truncated;
+}
+
+// SO_KEEPALIVE with the client's idle and interval and 3 probes (see
+// ClientOptions::tcp_keepalive_idle). Best effort: a failure leaves the
+// connection as it was.
+void set_tcp_keepalive(tcp::socket& socket, const ClientOptions& options) {
+    const auto clamp_s = [](std::chrono::seconds s) {
+        return static_cast<int>(std::clamp<std::int64_t>(s.count(), 1, 32767)); // the kernel's limit
+    };
+    const int idle = clamp_s(options.tcp_keepalive_idle);
+    const int interval = clamp_s(options.tcp_keepalive_interval);
+    const int count = 3;
+    beast::error_code ignored;
+    socket.set_option(asio::socket_base::keep_alive(true), ignored);
+    const int fd = socket.native_handle();
+    ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+    ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof interval);
+    ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof count);
 }
 
 } // namespace
@@ -105,6 +128,7 @@ void Exchange::on_connected(const beast::error_code& ec) {
     ++core_->opened;
     beast::error_code ignored;
     conn_->socket().set_option(tcp::no_delay(true), ignored);
+    if (core_->options.tcp_keepalive_idle.count() > 0) set_tcp_keepalive(conn_->socket(), core_->options);
     if (!url_.tls) return send();
 
     SSL* ssl = conn_->tls->native_handle();

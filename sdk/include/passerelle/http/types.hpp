@@ -105,6 +105,14 @@ struct ClientOptions {
     std::size_t max_header_bytes = 64 * 1024;            // head cap, requests and streams
     std::size_t max_idle_per_host = 4;                   // keep-alive pool size per origin
     std::chrono::milliseconds idle_keepalive{30'000};    // pooled connections older than this are dropped
+    // TCP keepalive on every connection this client opens; 0 = off (default).
+    // After tcp_keepalive_idle without traffic the kernel probes the peer every
+    // tcp_keepalive_interval and resets the connection after 3 unanswered
+    // probes: a dead peer (power cut, pulled cable) is noticed in about
+    // idle + 3 x interval even under a long read-idle timeout (a stream from
+    // a device that sends no heartbeat). Costs one empty segment per idle period.
+    std::chrono::seconds tcp_keepalive_idle{0};
+    std::chrono::seconds tcp_keepalive_interval{10};
     std::string user_agent = "passerelle";
 };
 
