@@ -1,5 +1,6 @@
 #include "daemon/daemon.hpp"
 
+#include "daemon/check.hpp"
 #include "daemon/sd_notify.hpp"
 #include "delivery/retry_policy.hpp"
 
@@ -34,11 +35,6 @@ bool is_good(std::string_view state) { return state == "ok" || state == "connect
 
 void print_issues(const std::vector<ConfigIssue>& issues) {
     for (const auto& issue : issues) spdlog::error("{}", issue.format());
-}
-
-SourcePos key_position(const InstanceConfig& inst, const std::string& key) {
-    if (auto it = inst.key_pos.find(key); it != inst.key_pos.end()) return it->second;
-    return inst.pos;
 }
 
 } // namespace
@@ -116,8 +112,7 @@ bool Daemon::build_instances(const Config& cfg, const std::vector<std::string>& 
         auto host = std::make_shared<InstanceHost>(lib, *inst, services);
         std::string key, error;
         if (!host->create(key, error)) {
-            std::string path = "instance." + inst->name + (key.empty() ? "" : "." + key);
-            issues.push_back(ConfigIssue{key.empty() ? inst->pos : key_position(*inst, key), path, error});
+            issues.push_back(module_refusal(*inst, key, error));
             continue;
         }
         out.emplace(name, std::move(host));
