@@ -467,15 +467,28 @@ std::string Daemon::metrics_text() {
                "# TYPE passerelle_outbox_durable gauge\npasserelle_outbox_durable "
             << (outbox_->durable() ? 1 : 0) << "\n";
     }
-    // Module counters (reconnects, parse_errors, ...) become passerelle_module_<name>_total.
+    // Module counters (reconnects, parse_errors, ...) become passerelle_module_<name>_total:
+    // one family per counter name, with its TYPE line, holding every instance's sample
+    // (the text format wants a family's samples together, not instance by instance).
+    std::map<std::string, std::string> module_families; // counter -> its sample lines
     for (const auto& [name, r] : instances_) {
         for (const auto& [counter, value] : r.host->counters()) {
             bool ok = !counter.empty();
             for (char c : counter) ok = ok && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_');
             if (!ok) continue;
-            out << "passerelle_module_" << counter << "_total{instance=\"" << label(name) << "\"} " << value << "\n";
+            std::string& lines = module_families[counter];
+            lines += "passerelle_module_";
+            lines += counter;
+            lines += "_total{instance=\"";
+            lines += label(name);
+            lines += "\"} ";
+            lines += std::to_string(value);
+            lines += "\n";
         }
     }
+    for (const auto& [counter, lines] : module_families)
+        out << "# HELP passerelle_module_" << counter << "_total Counted by the module: " << counter
+            << ".\n# TYPE passerelle_module_" << counter << "_total counter\n" << lines;
     return out.str();
 }
 
