@@ -1,8 +1,18 @@
-// bench_router: events through a bus-like queue into the router and a null sink.
+// bench_router: events through the real bus (kernel::Bus) into the router and
+// null sink queues, and through a bus-like queue into the router alone.
 //
 //   bench_router [events=2000000] [paced_rate=500000]
 //
-// Three runs over the same 20 realistic rules:
+// Through the real bus (what a module's publish() costs in the daemon): the
+// publishing thread calls Bus::publish, which takes the bus mutex, numbers the
+// event (next_id), routes it and pushes a Job (shared_ptr<Event> + rendered
+// params) onto each matching sink's queue; here every "to" of the rules gets
+// a null SinkQueue that counts and drops. One publisher thread, then two
+// contending for the bus. Latency per event is the publish() call, start to
+// return (routed and handed to every sink queue); the event's shared_ptr copy
+// is made before the clock starts, but counts in events/s.
+//
+// Then the same 20 realistic rules through a bus-like SPSC queue:
 //   1. one thread: the loop enqueues a batch of events into a ring and drains
 //      it through the router (the shape of the bus's dispatch loop);
 //   2. two threads, saturated: a producer thread feeds an SPSC ring as fast
@@ -13,6 +23,7 @@
 // Latency is per event, from enqueue to "routed" (dispatches handed to the
 // sink). Events are prebuilt so the figures are the router's, not malloc's
 // building events; the rendered params strings are real.
+#include "core/bus.hpp"
 #include "router/router.hpp"
 
 #include <sys/resource.h>
@@ -25,6 +36,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <map>
+#include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -316,6 +329,67 @@ Stats run_two_threads(const std::vector<Event>& events, size_t n, double rate, c
     return s;
 }
 
+// A sink queue that takes the Job and drops it: the bus's hand-over, no delivery.
+class NullSinkQueue final : public passerelle::kernel::SinkQueue {
+public:
+    void push(passerelle::kernel::Job job) override {
+        bytes_.fetch_add(job.params_json.size(), std::memory_order_relaxed);
+        jobs_.fetch_add(1, std::memory_order_relaxed);
+    } // the Job (and its reference to the event) is released here
+    passerelle::kernel::SinkStats stats() const override { return {}; }
+    void close(std::chrono::milliseconds) override {}
+    uint64_t jobs() const { return jobs_.load(); }
+
+private:
+    std::atomic<uint64_t> jobs_{0};
+    std::atomic<uint64_t> bytes_{0};
+};
+
+// `threads` publishers share the bus, each publishing n / threads events.
+Stats run_bus(const std::vector<Event>& events, size_t n, unsigned threads, const char* name) {
+    std::atomic<uint64_t> next_id{1};
+    passerelle::kernel::Bus bus([&next_id] { return next_id.fetch_add(1, std::memory_order_relaxed); });
+    auto topo = std::make_shared<passerelle::kernel::Topology>();
+    topo->router = passerelle::kernel::make_router(rules());
+    std::vector<std::shared_ptr<NullSinkQueue>> queues;
+    std::set<std::string> names;
+    for (const auto& r : rules()) names.insert(r.to);
+    for (const auto& to : names) {
+        queues.push_back(std::make_shared<NullSinkQueue>());
+        topo->sinks.emplace(to, queues.back());
+    }
+    bus.set_topology(topo);
+
+    Stats s(name, n);
+    std::vector<std::vector<uint32_t>> latency(threads);
+    std::atomic<bool> go{false};
+    std::vector<std::thread> publishers;
+    const size_t per_thread = n / threads;
+    for (unsigned t = 0; t < threads; ++t) {
+        publishers.emplace_back([&, t] {
+            auto& lat = latency[t];
+            lat.reserve(per_thread);
+            while (!go.load(std::memory_order_acquire)) {}
+            for (size_t i = 0; i < per_thread; ++i) {
+                auto e = std::make_shared<Event>(events[(i * threads + t) % events.size()]); // what a host does
+                const int64_t t0 = now_ns();
+                e->received_ns = t0;
+                bus.publish(std::move(e));
+                lat.push_back(clamp_ns(now_ns() - t0));
+            }
+        });
+    }
+    const int64_t start = now_ns();
+    go.store(true, std::memory_order_release);
+    for (auto& p : publishers) p.join();
+    s.seconds = static_cast<double>(now_ns() - start) / 1e9;
+    s.events = per_thread * threads;
+    for (auto& l : latency) s.latency_ns.insert(s.latency_ns.end(), l.begin(), l.end());
+    for (const auto& q : queues) s.sink.dispatches += q->jobs();
+    bus.set_topology(nullptr);
+    return s;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -342,6 +416,12 @@ int main(int argc, char** argv) {
         s.cpu = cpu_seconds() - c0;
         return s;
     };
+    auto bus1 = timed([&] { return run_bus(events, n, 1, "bus, 1 publisher thread"); });
+    print(bus1);
+    bus1 = {};
+    auto bus2 = timed([&] { return run_bus(events, n, 2, "bus, 2 publisher threads"); });
+    print(bus2);
+    bus2 = {};
     auto r = timed([&] { return run_router_only(events, n); });
     print(r);
     auto a = timed([&] { return run_one_thread(events, n, 16); });

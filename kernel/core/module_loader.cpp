@@ -3,6 +3,8 @@
 #include <boost/dll/runtime_symbol_info.hpp>
 #include <boost/dll/shared_library.hpp>
 
+#include <dlfcn.h>
+
 #include <algorithm>
 #include <cstddef>
 #include <filesystem>
@@ -31,6 +33,24 @@ private:
 // The smallest descriptor this daemon can use: everything up to `invoke`.
 constexpr size_t kMinDescriptorSize = offsetof(pl_module_descriptor, invoke) + sizeof(void*);
 
+// Why dlopen refuses `path` ("invalid ELF header", "file too short", an
+// undefined symbol...). Boost.DLL clears dlerror and only keeps a generic
+// error code ("Bad file descriptor"), so ask dlopen again, once, on failure.
+std::string dlopen_reason(const std::string& path, const std::string& fallback) {
+    dlerror();
+    void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (handle) {
+        dlclose(handle);
+        return fallback;
+    }
+    const char* err = dlerror();
+    if (!err || !*err) return fallback;
+    std::string text = err;
+    // dlerror says "PATH: reason"; the refusal line names the file already.
+    if (text.rfind(path + ": ", 0) == 0) text.erase(0, path.size() + 2);
+    return text;
+}
+
 } // namespace
 
 std::string default_module_dir() {
@@ -43,7 +63,7 @@ std::shared_ptr<ModuleLibrary> load_module_file(const std::string& path, std::st
     boost::system::error_code ec;
     lib.load(path, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local, ec);
     if (ec) {
-        reason = "not a loadable shared library (" + ec.message() + ")";
+        reason = "not a loadable shared library (" + dlopen_reason(path, ec.message()) + ")";
         return nullptr;
     }
     if (!lib.has(PL_ENTRY_SYMBOL)) {

@@ -1,5 +1,6 @@
 #include "daemon/daemon.hpp"
 
+#include "daemon/check.hpp"
 #include "daemon/sd_notify.hpp"
 #include "delivery/retry_policy.hpp"
 
@@ -34,11 +35,6 @@ bool is_good(std::string_view state) { return state == "ok" || state == "connect
 
 void print_issues(const std::vector<ConfigIssue>& issues) {
     for (const auto& issue : issues) spdlog::error("{}", issue.format());
-}
-
-SourcePos key_position(const InstanceConfig& inst, const std::string& key) {
-    if (auto it = inst.key_pos.find(key); it != inst.key_pos.end()) return it->second;
-    return inst.pos;
 }
 
 } // namespace
@@ -116,8 +112,7 @@ bool Daemon::build_instances(const Config& cfg, const std::vector<std::string>& 
         auto host = std::make_shared<InstanceHost>(lib, *inst, services);
         std::string key, error;
         if (!host->create(key, error)) {
-            std::string path = "instance." + inst->name + (key.empty() ? "" : "." + key);
-            issues.push_back(ConfigIssue{key.empty() ? inst->pos : key_position(*inst, key), path, error});
+            issues.push_back(module_refusal(*inst, key, error));
             continue;
         }
         out.emplace(name, std::move(host));
@@ -472,15 +467,28 @@ std::string Daemon::metrics_text() {
                "# TYPE passerelle_outbox_durable gauge\npasserelle_outbox_durable "
             << (outbox_->durable() ? 1 : 0) << "\n";
     }
-    // Module counters (reconnects, parse_errors, ...) become passerelle_module_<name>_total.
+    // Module counters (reconnects, parse_errors, ...) become passerelle_module_<name>_total:
+    // one family per counter name, with its TYPE line, holding every instance's sample
+    // (the text format wants a family's samples together, not instance by instance).
+    std::map<std::string, std::string> module_families; // counter -> its sample lines
     for (const auto& [name, r] : instances_) {
         for (const auto& [counter, value] : r.host->counters()) {
             bool ok = !counter.empty();
             for (char c : counter) ok = ok && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_');
             if (!ok) continue;
-            out << "passerelle_module_" << counter << "_total{instance=\"" << label(name) << "\"} " << value << "\n";
+            std::string& lines = module_families[counter];
+            lines += "passerelle_module_";
+            lines += counter;
+            lines += "_total{instance=\"";
+            lines += label(name);
+            lines += "\"} ";
+            lines += std::to_string(value);
+            lines += "\n";
         }
     }
+    for (const auto& [counter, lines] : module_families)
+        out << "# HELP passerelle_module_" << counter << "_total Counted by the module: " << counter
+            << ".\n# TYPE passerelle_module_" << counter << "_total counter\n" << lines;
     return out.str();
 }
 

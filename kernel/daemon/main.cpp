@@ -1,8 +1,8 @@
 // passerelle command line: run, check, modules, version.
 #include "config/config.hpp"
-#include "config/config_check.hpp"
 #include "core/logging.hpp"
 #include "core/module_loader.hpp"
+#include "daemon/check.hpp"
 #include "daemon/daemon.hpp"
 #include "delivery/outbox.hpp"
 
@@ -172,7 +172,7 @@ int main(int argc, char** argv) {
         std::vector<ConfigIssue> issues;
         DaemonConfig daemon = read_daemon_section(config_path, issues);
         ModuleSet modules = load_modules_for(daemon, true);
-        return run_check(config_path, [&](std::string_view m) { return modules.schema(m); }, std::cout);
+        return check_config(config_path, modules, std::cout);
     }
     if (command == "outbox") return outbox_command(config_path, words);
     if (command == "run") {

@@ -1,10 +1,14 @@
 #!/bin/sh
 # Installs the SDK from a passerelle build into a scratch prefix, builds the
 # out-of-tree example module against that prefix only, installs it, and loads
-# it with the module harness (test_hello_load).
+# it with the module harness (test_hello_load), then with the real daemon
+# (hello_in_daemon.py: `passerelle modules`, `check`, `run`, its action over the
+# control API, SIGTERM).
 # usage: sdk_out_of_tree.sh <build dir> <example dir> <test_hello_load> <work dir> <cmake> <generator> <c++ compiler>
+#                           <passerelle binary> <python3>
 set -eu
-build_dir=$1 example=$2 loader=$3 work=$4 cmake=$5 generator=$6 cxx=$7
+build_dir=$1 example=$2 loader=$3 work=$4 cmake=$5 generator=$6 cxx=$7 passerelle=$8 python=$9
+here=$(cd "$(dirname "$0")" && pwd)
 
 rm -rf "$work"
 mkdir -p "$work"
@@ -37,3 +41,6 @@ fi
 
 step "load it with the module harness"
 PASSERELLE_HELLO_SO="$so" "$loader"
+
+step "load it into the daemon: passerelle modules, check, run, action, SIGTERM"
+PYTHONDONTWRITEBYTECODE=1 "$python" "$here/hello_in_daemon.py" "$passerelle" "$work/installed/lib/passerelle"
