@@ -29,6 +29,17 @@ class Eedomus final : public passerelle::Instance {
 public:
     using executor_type = passerelle::IoExecutor;
 
+    // A request/response sink: it sends the next delivery when the last one is
+
+    // answered, so lingering after each wake-up ([daemon] coalesce, 1 ms) would
+
+    // cap it at about one round trip per millisecond. A value set in the config
+
+    // still applies.
+
+    static constexpr std::chrono::microseconds default_coalesce{0};
+
+
     static constexpr passerelle::ModuleInfo info{"eedomus", "1.0.0",
                                                  "eeDomus sink: sets and reads peripherals (local or cloud API)"};
 

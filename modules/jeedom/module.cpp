@@ -65,6 +65,17 @@ class Jeedom final : public passerelle::Instance {
 public:
     using executor_type = passerelle::IoExecutor;
 
+    // A request/response sink: it sends the next delivery when the last one is
+
+    // answered, so lingering after each wake-up ([daemon] coalesce, 1 ms) would
+
+    // cap it at about one round trip per millisecond. A value set in the config
+
+    // still applies.
+
+    static constexpr std::chrono::microseconds default_coalesce{0};
+
+
     static constexpr passerelle::ModuleInfo info{
         "jeedom", "1.0.0", "Jeedom sink: info commands, action commands, scenarios, messages, auto-created commands"};
 

@@ -27,6 +27,17 @@ public:
     // Handlers and the HTTP client's callbacks share the module's io thread.
     using executor_type = passerelle::IoExecutor;
 
+    // A request/response sink: it sends the next delivery when the last one is
+
+    // answered, so lingering after each wake-up ([daemon] coalesce, 1 ms) would
+
+    // cap it at about one round trip per millisecond. A value set in the config
+
+    // still applies.
+
+    static constexpr std::chrono::microseconds default_coalesce{0};
+
+
     static constexpr passerelle::ModuleInfo info{"webhook", "1.0.0",
                                                  "Sends events to any HTTP endpoint (Node-RED, n8n, Home Assistant, Jeedom)"};
 
