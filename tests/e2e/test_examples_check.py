@@ -21,10 +21,7 @@ FILE_KEYS = CERT_KEYS | {"client_key"}
 # Known failures, left to their module's owner: {example: text its error must contain}.
 # Such a file may only fail for that reason; once fixed it passes (a note says to
 # remove it here), so the fix can land without breaking this test.
-EXPECTED_TO_FAIL = {
-    # Its route calls the jeedom action "set", which the jeedom module does not have.
-    "modules/sip/example.toml": 'has no action "set"',
-}
+EXPECTED_TO_FAIL = {}
 
 
 def a_certificate(path):
