@@ -20,23 +20,11 @@ import time
 import urllib.request
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.insert(0, os.path.join(ROOT, "bench", "common"))
+from proc_stats import proc_cpu_s, vm  # noqa: E402
 
 
-def proc_cpu_s(pid):
-    """(user, system) CPU seconds of the process: the split says whether the time goes to
-    the daemon's own code or to the kernel's socket work."""
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    ticks = os.sysconf("SC_CLK_TCK")
-    return int(fields[11]) / ticks, int(fields[12]) / ticks  # utime, stime
 
-
-def vm(pid, key):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith(key + ":"):
-                return int(line.split()[1]) / 1024.0  # MiB
-    return 0.0
 
 
 def pct(values, p):
