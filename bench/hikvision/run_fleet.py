@@ -25,6 +25,8 @@ import time
 import urllib.request
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "../.."))
+sys.path.insert(0, os.path.join(ROOT, "bench", "common"))
+from proc_stats import proc_cpu_s, vm  # noqa: E402
 TS = re.compile(rb'"description":"bench (\d+)"')
 
 
@@ -35,18 +37,8 @@ def free_port():
         return s.getsockname()[1]
 
 
-def proc_cpu_s(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def proc_status(pid, key):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith(key + ":"):
-                return int(line.split()[1])  # kB
-    return 0
+    return vm(pid, key) * 1024  # kB
 
 
 def main():
@@ -143,10 +135,12 @@ def main():
         def pct(p):
             return latencies[min(len(latencies) - 1, int(p / 100 * len(latencies)))] if latencies else float("nan")
         eps = (l1 - l0) / (t1 - t0)
-        cpu = 100 * (cpu1 - cpu0) / (t1 - t0)
+        user = 100 * (cpu1[0] - cpu0[0]) / (t1 - t0)
+        system = 100 * (cpu1[1] - cpu0[1]) / (t1 - t0)
+        cpu = user + system
         print(f"devices {args.devices}  offered {args.rate:.0f} events/s  connected in {t_connect:.1f} s")
         print(f"events/s written {eps:.0f}   latency p50 {pct(50):.1f} ms  p99 {pct(99):.1f} ms  (n={len(latencies)})")
-        print(f"daemon CPU {cpu:.1f}% of one core   RSS connected {rss_connected / 1024:.1f} MiB   peak RSS (VmHWM) {hwm / 1024:.1f} MiB")
+        print(f"daemon CPU {cpu:.1f}% of one core (user {user:.1f}, system {system:.1f})   RSS connected {rss_connected / 1024:.1f} MiB   peak RSS (VmHWM) {hwm / 1024:.1f} MiB")
     finally:
         daemon.terminate()
         try:
