@@ -39,6 +39,27 @@ std::string reference_escape(std::string_view s) {
     return out + "\"";
 }
 
+// The line event_to_json must give, built piece by piece from the references.
+std::string reference_line(const passerelle::Event& e) {
+    std::string out = "{\"id\":" + std::to_string(e.id) + ",\"time\":\"" + reference_rfc3339(e.time_ns) +
+                      "\",\"received\":\"" + reference_rfc3339(e.received_ns) + "\",\"source\":" +
+                      reference_escape(e.source) + ",\"module\":" + reference_escape(e.module) +
+                      ",\"type\":" + reference_escape(e.type) + ",\"code\":" + reference_escape(e.code) +
+                      ",\"channel\":" + std::to_string(e.channel) + ",\"state\":\"" +
+                      std::string(passerelle::to_string(e.state)) + "\",\"attrs\":{";
+    bool first = true;
+    for (const auto& [k, v] : e.attrs) {
+        if (!first) out += ",";
+        first = false;
+        out += reference_escape(k) + ":" + reference_escape(v);
+    }
+    out += "}";
+    if (!e.attachment_path.empty())
+        out += ",\"attachment\":{\"mime\":" + reference_escape(e.attachment_mime) +
+               ",\"path\":" + reference_escape(e.attachment_path) + "}";
+    return out + "}";
+}
+
 } // namespace
 
 TEST_CASE("append_rfc3339 matches gmtime_r on edges and random instants") {
@@ -90,6 +111,47 @@ TEST_CASE("append_json_string escapes exactly what JSON needs, in runs or alone"
         std::string out;
         passerelle::append_json_string(out, s);
         if (out != reference_escape(s)) FAIL(i);
+    }
+}
+
+TEST_CASE("an event line is its fields, escaped and in order, whatever the text", "[sdk][event_json]") {
+    using passerelle::Event;
+    std::mt19937_64 rng(7);
+    // Mostly plain text (the common case: copied whole) with, in some events,
+    // a byte to escape anywhere in any string (every string then escaped).
+    const std::string plain = "abcXYZ019 .:/-_\xC3\xA9";
+    const std::string special = "\"\\\n\r\t\x01\x1f\x7f";
+    for (int round = 0; round < 2000; ++round) {
+        const bool with_specials = round % 3 == 0;
+        auto text = [&](size_t max_len) {
+            std::string s(rng() % (max_len + 1), ' ');
+            for (auto& c : s)
+                c = with_specials && rng() % 16 == 0 ? special[rng() % special.size()] : plain[rng() % plain.size()];
+            return s;
+        };
+        Event e;
+        e.id = rng() >> (rng() % 64);
+        e.time_ns = static_cast<int64_t>(rng() % 9'000'000'000'000'000'000ULL) - 1'000'000'000'000'000'000LL;
+        e.received_ns = static_cast<int64_t>(rng() % 4'000'000'000'000'000'000ULL);
+        e.source = text(40);
+        e.module = text(10);
+        e.type = text(12);
+        e.code = text(30);
+        e.channel = static_cast<int32_t>(rng());
+        e.state = static_cast<passerelle::State>(rng() % 3);
+        for (int k = static_cast<int>(rng() % 8); k > 0; --k) e.attrs[text(20)] = text(70);
+        if (rng() % 3 == 0) {
+            e.attachment_mime = text(12);
+            e.attachment_path = text(40) + "x";
+        }
+        const std::string expected = reference_line(e);
+        std::string out = "prefix";
+        passerelle::append_event_json(out, e);
+        if (out != "prefix" + expected) {
+            INFO("expected " << expected);
+            INFO("got      " << out.substr(6));
+            FAIL(round);
+        }
     }
 }
 
