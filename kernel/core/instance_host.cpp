@@ -30,6 +30,20 @@ struct PendingCall {
     }
 };
 
+// The same for a sink delivery, which runs for every event a sink takes: the
+// engine's callback is kept as it is (no second std::function wrapping it)
+// and the module's answer is passed on as a view, not copied.
+struct PendingDelivery {
+    std::atomic<uint64_t>* delivered;
+    std::atomic<uint64_t>* errors;
+    SinkTarget::Done done;
+    static void complete(void* ctx, int32_t status, pl_str result) {
+        std::unique_ptr<PendingDelivery> self(static_cast<PendingDelivery*>(ctx));
+        (status == PL_OK ? self->delivered : self->errors)->fetch_add(1, std::memory_order_relaxed);
+        self->done(status, from_pl(result));
+    }
+};
+
 bool is_good_health(std::string_view state) { return state == "ok" || state == "connected" || state == "registered"; }
 
 // The device's identity, as a module reports it in its health info: sinks that
@@ -121,17 +135,33 @@ void InstanceHost::stop() {
 
 void InstanceHost::invoke(const std::string& action, const std::string& params_json, const Event* event, Done done,
                           bool more_follows) {
+    auto* pending = new PendingCall{std::move(done)};
+    call_module(action, params_json, event, &PendingCall::complete, pending, more_follows);
+}
+
+void InstanceHost::deliver(const Job& job, SinkTarget::Done done, bool more_follows) {
+    static const std::string kDeliver = "deliver";
+    auto* pending = new PendingDelivery{&delivered_, &delivery_errors_, std::move(done)};
+    call_module(job.action.empty() ? kDeliver : job.action, job.params_json, job.event.get(),
+                &PendingDelivery::complete, pending, more_follows);
+}
+
+// Hands a call to the module; done(done_ctx, ...) runs exactly once, here when
+// the instance cannot take it, else when the module answers.
+void InstanceHost::call_module(const std::string& action, const std::string& params_json, const Event* event,
+                               pl_completion_fn done, void* done_ctx, bool more_follows) {
     if (!instance_) {
-        done(PL_ERR_INTERNAL, "instance '" + config_.name + "' is not running");
+        const std::string why = "instance '" + config_.name + "' is not running";
+        done(done_ctx, PL_ERR_INTERNAL, to_pl(why));
         return;
     }
     if (!running_) {
         // The outbox opens before the instances start (a backlog waits for them), and a
         // module started first may already run this one's actions: ask them to come back.
-        done(PL_ERR_RETRY, "instance '" + config_.name + "' is not started");
+        const std::string why = "instance '" + config_.name + "' is not started";
+        done(done_ctx, PL_ERR_RETRY, to_pl(why));
         return;
     }
-    auto* pending = new PendingCall{std::move(done)};
     pl_invoke_args args{};
     args.struct_size = sizeof(args);
     args.action = to_pl(action);
@@ -141,22 +171,10 @@ void InstanceHost::invoke(const std::string& action, const std::string& params_j
         view.emplace(*event);
         args.event = view->get();
     }
-    args.done = &PendingCall::complete;
-    args.done_ctx = pending;
+    args.done = done;
+    args.done_ctx = done_ctx;
     args.more_follows = more_follows ? 1 : 0;
     library_->descriptor().invoke(instance_, &args);
-}
-
-void InstanceHost::deliver(const Job& job, SinkTarget::Done done, bool more_follows) {
-    static const std::string kDeliver = "deliver";
-    invoke(
-        job.action.empty() ? kDeliver : job.action, job.params_json, job.event.get(),
-        [this, done = std::move(done)](int32_t status, std::string result) {
-            if (status == PL_OK) delivered_.fetch_add(1, std::memory_order_relaxed);
-            else delivery_errors_.fetch_add(1, std::memory_order_relaxed);
-            done(status, result);
-        },
-        more_follows);
 }
 
 uint32_t InstanceHost::max_inflight() const {
@@ -177,7 +195,7 @@ InstanceHealth InstanceHost::health() const {
 
 std::map<std::string, int64_t> InstanceHost::counters() const {
     std::lock_guard lock(mutex_);
-    return counters_;
+    return {counters_.begin(), counters_.end()};
 }
 
 void InstanceHost::log(int level, std::string_view message) {
@@ -257,8 +275,10 @@ void InstanceHost::api_set_health(void* ctx, pl_str state, pl_str detail, pl_str
 
 void InstanceHost::api_count(void* ctx, pl_str name, int64_t delta) {
     auto* self = static_cast<InstanceHost*>(ctx);
+    const std::string_view key = from_pl(name);
     std::lock_guard lock(self->mutex_);
-    self->counters_[std::string(from_pl(name))] += delta;
+    if (auto it = self->counters_.find(key); it != self->counters_.end()) it->second += delta;
+    else self->counters_.emplace(std::string(key), delta);
 }
 
 uint64_t InstanceHost::api_timer_start(void* ctx, int64_t delay_ms, pl_timer_fn fn, void* timer_ctx) {

@@ -85,6 +85,8 @@ public:
     uint64_t delivery_errors() const { return delivery_errors_.load(); }
 
 private:
+    void call_module(const std::string& action, const std::string& params_json, const Event* event,
+                     pl_completion_fn done, void* done_ctx, bool more_follows);
     static int32_t api_publish(void* ctx, const pl_event* event);
     static void api_log(void* ctx, int32_t level, pl_str message);
     static void api_set_health(void* ctx, pl_str state, pl_str detail, pl_str info);
@@ -107,7 +109,7 @@ private:
 
     mutable std::mutex mutex_;
     InstanceHealth health_;
-    std::map<std::string, int64_t> counters_;
+    std::map<std::string, int64_t, std::less<>> counters_; // found by string_view: a count allocates nothing
     std::atomic<uint64_t> published_{0};
     std::atomic<uint64_t> delivered_{0};
     std::atomic<uint64_t> delivery_errors_{0};

@@ -57,11 +57,18 @@ inline pl_str to_pl(std::string_view s) { return pl_str{s.data(), s.size()}; }
 inline std::string_view from_pl(pl_str s) { return s.data ? std::string_view{s.data, s.size} : std::string_view{}; }
 
 // A pl_event view over an Event. Keeps the attrs array alive while the view lives.
+// The kernel makes one per delivery: a handful of attributes (the usual case)
+// are listed in the view itself, without allocating.
 class EventView {
 public:
     explicit EventView(const Event& e) {
-        attrs_.reserve(e.attrs.size());
-        for (const auto& [k, v] : e.attrs) attrs_.push_back(pl_kv{to_pl(k), to_pl(v)});
+        pl_kv* attrs = inline_attrs_;
+        if (e.attrs.size() > kInlineAttrs) {
+            heap_attrs_.resize(e.attrs.size());
+            attrs = heap_attrs_.data();
+        }
+        size_t n = 0;
+        for (const auto& [k, v] : e.attrs) attrs[n++] = pl_kv{to_pl(k), to_pl(v)};
         ev_.struct_size = sizeof(pl_event);
         ev_.id = e.id;
         ev_.time_ns = e.time_ns;
@@ -72,8 +79,8 @@ public:
         ev_.code = to_pl(e.code);
         ev_.channel = e.channel;
         ev_.state = static_cast<int32_t>(e.state);
-        ev_.attrs = attrs_.data();
-        ev_.attrs_count = attrs_.size();
+        ev_.attrs = n ? attrs : nullptr;
+        ev_.attrs_count = n;
         ev_.attachment_mime = to_pl(e.attachment_mime);
         ev_.attachment_data = e.attachment.data();
         ev_.attachment_size = e.attachment.size();
@@ -84,8 +91,10 @@ public:
     const pl_event* get() const { return &ev_; }
 
 private:
+    static constexpr size_t kInlineAttrs = 16;
     pl_event ev_{};
-    std::vector<pl_kv> attrs_;
+    pl_kv inline_attrs_[kInlineAttrs]; // left uninitialised: only [0, attrs_count) is read
+    std::vector<pl_kv> heap_attrs_;
 };
 
 // Copies a pl_event into an owning Event, reading only the fields its struct_size covers.

@@ -77,13 +77,19 @@ struct ConfigError : std::runtime_error {
 // action's params. Lenient where callers are: a query string sends "3" for 3.
 class Fields {
 public:
-    Fields() : json_(nlohmann::json::object()) {}
+    // No fields is held as null, not as an empty object: an action without
+    // params (a delivery, on every event) then allocates nothing for them.
+    Fields() = default;
     explicit Fields(nlohmann::json j) : json_(std::move(j)) {
-        if (!json_.is_object()) json_ = nlohmann::json::object();
+        if (!json_.is_object()) json_ = nullptr;
     }
 
     bool has(std::string_view k) const { return find(k) != nullptr; }
-    const nlohmann::json& json() const { return json_; }
+    // Always an object (the shared empty one when there are no fields).
+    const nlohmann::json& json() const {
+        static const nlohmann::json empty = nlohmann::json::object();
+        return json_.is_null() ? empty : json_;
+    }
 
     std::string string(std::string_view k, std::optional<std::string> def = std::nullopt) const {
         const auto* v = find(k);
@@ -204,6 +210,7 @@ public:
 
 private:
     const nlohmann::json* find(std::string_view k) const {
+        if (json_.is_null()) return nullptr;
         auto it = json_.find(k);
         if (it == json_.end() || it->is_null()) return nullptr;
         return &*it;
@@ -766,8 +773,7 @@ struct Glue {
             call->action = std::string(from_pl(args->action));
             std::string_view params = from_pl(args->params_json);
             // A route without params sends "{}" with every event: no parser for it.
-            call->params = Fields(params.empty() || params == "{}" ? nlohmann::json::object()
-                                                                   : nlohmann::json::parse(params));
+            if (!params.empty() && params != "{}") call->params = Fields(nlohmann::json::parse(params));
             if (args->event) take_event(*args->event, *call);
             call->reply = reply;
             Box* b = box(inst);
