@@ -34,6 +34,7 @@ struct PendingCall {
 // engine's callback is kept as it is (no second std::function wrapping it)
 // and the module's answer is passed on as a view, not copied.
 struct PendingDelivery {
+    std::shared_ptr<InstanceHost> keep_alive; // the host outlives its module's answer (a reload may drop it meanwhile)
     std::atomic<uint64_t>* delivered;
     std::atomic<uint64_t>* errors;
     SinkTarget::Done done;
@@ -141,7 +142,9 @@ void InstanceHost::invoke(const std::string& action, const std::string& params_j
 
 void InstanceHost::deliver(const Job& job, SinkTarget::Done done, bool more_follows) {
     static const std::string kDeliver = "deliver";
-    auto* pending = new PendingDelivery{&delivered_, &delivery_errors_, std::move(done)};
+    // Owned by a shared_ptr in the daemon (a reference count, no allocation); a
+    // host owned otherwise (tests) is kept alive by its owner.
+    auto* pending = new PendingDelivery{weak_from_this().lock(), &delivered_, &delivery_errors_, std::move(done)};
     call_module(job.action.empty() ? kDeliver : job.action, job.params_json, job.event.get(),
                 &PendingDelivery::complete, pending, more_follows);
 }

@@ -48,7 +48,7 @@ struct InstanceHealth {
     int64_t since_ns = 0;
 };
 
-class InstanceHost final : public SinkTarget {
+class InstanceHost final : public SinkTarget, public std::enable_shared_from_this<InstanceHost> {
 public:
     InstanceHost(std::shared_ptr<ModuleLibrary> library, InstanceConfig config, HostServices services);
     ~InstanceHost() override; // stops if running, then destroys the module instance

@@ -67,10 +67,8 @@ public:
             done(kStatusSinkNotRunning, "instance '" + name_ + "' is not running");
             return;
         }
-        // The host stays alive until its answer comes back.
-        host->deliver(
-            job, [host, done = std::move(done)](int32_t status, std::string_view result) { done(status, result); },
-            more_follows);
+        host->deliver(job, std::move(done), more_follows); // it stays alive until it answers
+
     }
     const std::string& sink_name() const override { return name_; }
     uint32_t max_inflight() const override { return max_inflight_; }

@@ -150,8 +150,9 @@ struct DeliveryEngine::Core : std::enable_shared_from_this<DeliveryEngine::Core>
         for (int turn = 0;; ++turn) {
             news = false;
             apply_results();
-            std::vector<Send> sends;
-            if (Clock::now() >= resume_at) sends = take_sends();
+            std::vector<Send>& sends = sends_scratch; // only the driver uses it (driving)
+            sends.clear();
+            if (Clock::now() >= resume_at) take_sends(sends);
             release_side_effects(lk);
             // The lock was released for the side effects: a job appended
             // meanwhile is news too, not only a result.
@@ -170,6 +171,7 @@ struct DeliveryEngine::Core : std::enable_shared_from_this<DeliveryEngine::Core>
                         },
                         i + 1 < sends.size());
                 }
+                sends.clear(); // the jobs stay in the queue until answered; capacity is kept
                 lk.lock();
             }
             if (turn == kMaxTurns) {
@@ -306,9 +308,9 @@ struct DeliveryEngine::Core : std::enable_shared_from_this<DeliveryEngine::Core>
         uint64_t seq;
         uint64_t generation;
     };
+    std::vector<Send> sends_scratch; // drive()'s sends of a turn, reused: no allocation per delivery
 
-    std::vector<Send> take_sends() {
-        std::vector<Send> out;
+    void take_sends(std::vector<Send>& out) {
         const int64_t now = now_ms_since_epoch();
         while (can_send()) {
             Entry& e = q[sent];
@@ -328,7 +330,6 @@ struct DeliveryEngine::Core : std::enable_shared_from_this<DeliveryEngine::Core>
             ++sent;
             ++outstanding;
         }
-        return out;
     }
 };
 
