@@ -360,7 +360,11 @@ DeliveryEngine::DeliveryEngine(SinkTarget& target, QueueOptions options, RemoveR
 
 DeliveryEngine::~DeliveryEngine() { close(std::chrono::milliseconds(0)); }
 
-void DeliveryEngine::append(std::vector<QueuedJob> jobs) {
+void DeliveryEngine::append(std::vector<QueuedJob> jobs) { take(jobs); }
+
+void DeliveryEngine::append(QueuedJob job) { take(std::span<QueuedJob>(&job, 1)); }
+
+void DeliveryEngine::take(std::span<QueuedJob> jobs) {
     if (jobs.empty()) return;
     std::unique_lock lk(core_->m);
     for (auto& j : jobs) {

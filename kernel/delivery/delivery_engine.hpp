@@ -21,6 +21,7 @@
 
 #include <functional>
 #include <memory>
+#include <span>
 #include <thread>
 #include <vector>
 
@@ -48,6 +49,7 @@ public:
     DeliveryEngine& operator=(const DeliveryEngine&) = delete;
 
     void append(std::vector<QueuedJob> jobs); // never blocks on the sink
+    void append(QueuedJob job);               // the same for one (a memory queue, per event: no vector)
 
     // A burst on the calling thread (pl_host_api.burst_begin/end): appends made
     // inside it queue their jobs at once but send them at the outermost end, so
@@ -60,6 +62,7 @@ public:
 
     struct Core;
 private:
+    void take(std::span<QueuedJob> jobs); // moves them into the queue
     std::shared_ptr<Core> core_;
     std::thread thread_;
 };

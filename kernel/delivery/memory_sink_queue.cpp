@@ -26,9 +26,7 @@ public:
         q.bytes = approximate_bytes(job);
         q.enqueued_ms = now_ms_since_epoch();
         q.job = std::make_shared<const Job>(std::move(job));
-        std::vector<QueuedJob> one;
-        one.push_back(std::move(q));
-        engine_.append(std::move(one));
+        engine_.append(std::move(q));
     }
     SinkStats stats() const override { return engine_.stats(); }
     void close(std::chrono::milliseconds grace) override { engine_.close(grace); }
