@@ -50,6 +50,9 @@ def main():
     ap.add_argument("--warmup", type=float, default=3)
     ap.add_argument("--no-outbox", action="store_true",
                     help="give the filelog sink outbox = false (memory queue instead of the SQLite outbox)")
+    ap.add_argument("--wrap", default="",
+                    help='command the daemon runs under, e.g. "valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.out" '
+                         "(instructions per event: divide by the events written)")
     ap.add_argument("--coalesce", default=None,
                     help='[daemon] coalesce for the daemon, e.g. "1ms" (default: unset, each module\'s own)')
     args = ap.parse_args()
@@ -73,7 +76,7 @@ def main():
     conf = os.path.join(work, "passerelle.toml")
     with open(conf, "w") as f:
         f.write("\n".join(cfg))
-    daemon = subprocess.Popen([os.path.join(args.build, "bin/passerelle"), "run", "-c", conf],
+    daemon = subprocess.Popen(args.wrap.split() + [os.path.join(args.build, "bin/passerelle"), "run", "-c", conf],
                               stdout=subprocess.DEVNULL, stderr=open(os.path.join(work, "daemon.stderr"), "wb"))
     try:
         def connected():
