@@ -75,25 +75,15 @@ std::optional<EventText> parse_event_text(std::string_view text) {
     return ev;
 }
 
+std::size_t next_event_start(std::string_view body, std::size_t from) {
+    for (std::size_t nl = body.find('\n', from); nl != std::string_view::npos; nl = body.find('\n', nl + 1))
+        if (body.substr(nl + 1, 5) == "Code=") return nl + 1;
+    return std::string_view::npos;
+}
+
 std::vector<EventText> parse_event_texts(std::string_view body) {
     std::vector<EventText> out;
-    // Split where a line starts with "Code=" (JSON lines never do: they start with
-    // blanks, quotes or braces).
-    std::size_t start = 0;
-    std::size_t search = 0;
-    while (true) {
-        std::size_t next = std::string_view::npos;
-        for (std::size_t nl = body.find('\n', search); nl != std::string_view::npos; nl = body.find('\n', nl + 1)) {
-            if (body.substr(nl + 1, 5) == "Code=") {
-                next = nl + 1;
-                break;
-            }
-        }
-        std::string_view one = body.substr(start, next == std::string_view::npos ? std::string_view::npos : next - start);
-        if (auto ev = parse_event_text(one)) out.push_back(std::move(*ev));
-        if (next == std::string_view::npos) break;
-        start = search = next;
-    }
+    for_each_event_text(body, [&](EventText&& ev) { out.push_back(std::move(ev)); });
     return out;
 }
 
