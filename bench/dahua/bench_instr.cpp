@@ -72,7 +72,8 @@ void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 // C linkage: a plain symbol for --toggle-collect=dahua_measure (which then counts its callees too).
 extern "C" __attribute__((noinline)) void dahua_measure(const std::vector<std::string>& streams, int iterations,
                                                         Totals& t) {
-    std::vector<CgiStreamItem> items; // one per session, as CgiSession::Impl::items
+    std::vector<CgiStreamItem> items;        // one per session, as CgiSession::Impl::items
+    std::vector<passerelle::Event> events;   // and CgiSession::Impl::events
     auto handle_items = [&] {
         for (auto& item : items) {
             switch (item.kind) {
@@ -83,7 +84,7 @@ extern "C" __attribute__((noinline)) void dahua_measure(const std::vector<std::s
                 break;
             case CgiStreamItem::Kind::part: {
                 ++t.parts;
-                auto events = map_part_body(item.part.body);
+                map_part_body(item.part.body, events); // as CgiSession::Impl::handle_items
                 t.events += events.size();
                 for (auto& e : events) {
                     t.attrs += e.attrs.size();
@@ -93,6 +94,7 @@ extern "C" __attribute__((noinline)) void dahua_measure(const std::vector<std::s
                                 static_cast<long long>(e.time_ns));
                     for (const auto& [k, v] : e.attrs) std::printf("  %s=%s\n", k.c_str(), v.c_str());
                 }
+                events.clear();
                 break;
             }
             }

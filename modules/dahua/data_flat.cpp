@@ -179,17 +179,14 @@ bool FlatJson::integer(std::string_view& out) {
     const bool negative = *p_ == '-';
     const char* digits = negative ? p_ + 1 : p_;
     const char* q = digits;
-    uint64_t v = 0;
-    while (q != end_ && *q >= '0' && *q <= '9') {
-        const auto d = static_cast<uint64_t>(*q - '0');
-        if (v > (UINT64_MAX - d) / 10) return false;
-        v = v * 10 + d;
-        ++q;
-    }
-    const auto n = q - digits;
-    if (n == 0 || (n > 1 && *digits == '0')) return false;
+    while (q != end_ && *q >= '0' && *q <= '9') ++q;
+    const std::string_view d(digits, static_cast<size_t>(q - digits));
+    if (d.empty() || (d.size() > 1 && d[0] == '0')) return false;
     if (q != end_ && (*q == '.' || *q == 'e' || *q == 'E')) return false;
-    if (negative && (v == 0 || v > (uint64_t{1} << 63))) return false;
+    // Range by comparing digits (same length: lexicographic is numeric), no division per digit.
+    const std::string_view max = negative ? "9223372036854775808" : "18446744073709551615"; // -INT64_MIN, UINT64_MAX
+    if (d.size() > max.size() || (d.size() == max.size() && d > max)) return false;
+    if (negative && d == "0") return false; // -0: nlohmann's (a float)
     out = std::string_view(start, static_cast<size_t>(q - start));
     p_ = q;
     return true;

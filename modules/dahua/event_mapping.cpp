@@ -196,21 +196,39 @@ DataFacts dom_facts(const json& data, std::string_view code) {
 
 // string_member on the flat nodes; nullopt where the DOM path would dump() an
 // object or an array (left to that path).
-std::optional<std::string> flat_string_member(const FlatJson& fj, uint32_t object, std::string_view key) {
-    const uint32_t m = fj.member(object, key);
+std::optional<std::string> flat_member_text(const FlatJson& fj, uint32_t m) {
     if (m == FlatJson::npos) return std::string();
     if (fj.node(m).kind == FlatJson::Kind::array)
         return fj.node(m).first == FlatJson::npos ? std::string() : fj.scalar_text(fj.node(m).first);
     return fj.scalar_text(m);
 }
 
+std::optional<std::string> flat_string_member(const FlatJson& fj, uint32_t object, std::string_view key) {
+    return flat_member_text(fj, fj.member(object, key));
+}
+
 // false: the DOM path must decide.
 bool flat_facts(const FlatJson& fj, std::string_view code, DataFacts& f) {
-    const uint32_t root = FlatJson::root;
-    if (const uint32_t utc = fj.member(root, "UTC"); utc != FlatJson::npos) {
+    // The root members read below, found in one walk (members are unique here).
+    uint32_t utc = FlatJson::npos, object = FlatJson::npos, objects = FlatJson::npos, special = FlatJson::npos;
+    uint32_t region[4] = {FlatJson::npos, FlatJson::npos, FlatJson::npos, FlatJson::npos};
+    constexpr std::string_view region_keys[4] = {"Name", "RegionName", "RuleId", "RuleID"};
+    const char* special_key = code_member(code);
+    if (fj.node(FlatJson::root).kind == FlatJson::Kind::object)
+        for (uint32_t c = fj.node(FlatJson::root).first; c != FlatJson::npos; c = fj.node(c).next) {
+            const std::string_view key = fj.node(c).key;
+            if (key == "UTC") utc = c;
+            else if (key == "Object") object = c;
+            else if (key == "Objects") objects = c;
+            for (int i = 0; i < 4; ++i)
+                if (key == region_keys[i]) region[i] = c;
+            if (special_key && key == special_key) special = c;
+        }
+
+    if (utc != FlatJson::npos) {
         const FlatJson::Node& n = fj.node(utc);
         if (n.kind == FlatJson::Kind::number) {
-            if (n.text[0] != '-') { // a negative time is refused below anyway
+            if (n.text[0] != '-') { // a negative time is refused by map_event anyway
                 uint64_t v = 0;
                 for (char c : n.text) v = v * 10 + static_cast<uint64_t>(c - '0');
                 f.utc = static_cast<double>(v); // as nlohmann's get<double>() of an unsigned
@@ -219,28 +237,27 @@ bool flat_facts(const FlatJson& fj, std::string_view code, DataFacts& f) {
             f.utc = utc_of_text(*fj.scalar_text(utc));
         }
     }
-    if (const uint32_t obj = fj.member(root, "Object"); obj != FlatJson::npos) {
-        auto t = flat_string_member(fj, obj, "ObjectType");
+    if (object != FlatJson::npos) {
+        auto t = flat_string_member(fj, object, "ObjectType");
         if (!t) return false;
         f.object_type = std::move(*t);
     }
-    if (f.object_type.empty())
-        if (const uint32_t objs = fj.member(root, "Objects");
-            objs != FlatJson::npos && fj.node(objs).kind == FlatJson::Kind::array && fj.node(objs).first != FlatJson::npos) {
-            auto t = flat_string_member(fj, fj.node(objs).first, "ObjectType");
-            if (!t) return false;
-            f.object_type = std::move(*t);
-        }
-    for (const char* key : {"Name", "RegionName", "RuleId", "RuleID"}) {
+    if (f.object_type.empty() && objects != FlatJson::npos && fj.node(objects).kind == FlatJson::Kind::array &&
+        fj.node(objects).first != FlatJson::npos) {
+        auto t = flat_string_member(fj, fj.node(objects).first, "ObjectType");
+        if (!t) return false;
+        f.object_type = std::move(*t);
+    }
+    for (uint32_t m : region) {
         if (!f.region.empty()) break;
-        auto r = flat_string_member(fj, root, key);
+        auto r = flat_member_text(fj, m);
         if (!r) return false;
         f.region = std::move(*r);
     }
-    if (const char* m = code_member(code)) {
-        auto s = flat_string_member(fj, root, m);
-        if (!s) return false;
-        f.special = std::move(*s);
+    if (special_key) {
+        auto t = flat_member_text(fj, special);
+        if (!t) return false;
+        f.special = std::move(*t);
     }
     return true;
 }
@@ -292,17 +309,18 @@ void flat_flatten(const FlatJson& fj, uint32_t i, std::string& path, int depth,
 
 enum class DataPath { fast, dom_only };
 
-std::optional<Event> map_event_via(EventText&& ev, DataPath how) {
+// Fills `e` (a fresh Event); false when the text is not an event.
+bool map_event_into(EventText&& ev, DataPath how, Event& e) {
+    const std::string_view code = ev.code; // compared below without strlen per literal
     // VideoMotionInfo;action=State is a periodic refresh of the motion state, not news.
-    if (ev.code == "VideoMotionInfo") return std::nullopt;
+    if (code == "VideoMotionInfo") return false;
 
-    Event e;
     e.module = "dahua";
-    e.code = ev.code;
-    e.type = std::string(normalized_type(ev.code));
+    e.code = code;
+    e.type = std::string(normalized_type(code));
     e.channel = ev.index && *ev.index >= 0 && *ev.index < 100000 ? static_cast<int32_t>(*ev.index + 1) : 0;
     e.state = state_of(ev.action);
-    if (ev.action != "Start" && ev.action != "Stop" && ev.action != "Pulse" && !ev.action.empty())
+    if (const std::string_view a = ev.action; a != "Start" && a != "Stop" && a != "Pulse" && !a.empty())
         e.attrs["action"] = ev.action;
     for (auto& [k, v] : ev.extra) e.attrs.insert_or_assign(std::move(k), std::move(v));
 
@@ -315,7 +333,7 @@ std::optional<Event> map_event_via(EventText&& ev, DataPath how) {
         std::string path = "data";
         // One FlatJson per thread: its node vector is reused from event to event.
         thread_local FlatJson fj;
-        if (how == DataPath::fast && fj.parse(raw) && flat_facts(fj, ev.code, facts)) {
+        if (how == DataPath::fast && fj.parse(raw) && flat_facts(fj, code, facts)) {
             have_json = true;
             flat_flatten(fj, FlatJson::root, path, 0, e.attrs, budget); // may replace attrs["data"]: keep `raw` unused below
         } else {
@@ -326,7 +344,7 @@ std::optional<Event> map_event_via(EventText&& ev, DataPath how) {
                 e.attrs["data_invalid"] = "true";
             } else {
                 flatten(data, path, 0, e.attrs, budget);
-                facts = dom_facts(data, ev.code);
+                facts = dom_facts(data, code);
             }
         }
     }
@@ -336,21 +354,27 @@ std::optional<Event> map_event_via(EventText&& ev, DataPath how) {
         if (auto t = target_of(facts.object_type); !t.empty()) e.attrs["target"] = std::string(t);
         if (!facts.region.empty()) e.attrs["region"] = facts.region;
     }
-    if (ev.code == "SmartMotionHuman") e.attrs["target"] = "human";
-    if (ev.code == "SmartMotionVehicle") e.attrs["target"] = "vehicle";
+    if (code == "SmartMotionHuman") e.attrs["target"] = "human";
+    if (code == "SmartMotionVehicle") e.attrs["target"] = "vehicle";
 
     // Codes whose meaning depends on their data (facts.special: "" without JSON).
-    if (ev.code == "_DoTalkAction_") {
+    if (code == "_DoTalkAction_") {
         if (facts.special != "Invite") e.type = "other";
-    } else if (ev.code == "BackKeyLight") {
+    } else if (code == "BackKeyLight") {
         // Doorbell VTOs report their button light state; 1 and 2 are the ringing states.
         if (facts.special != "1" && facts.special != "2") e.type = "other";
-    } else if (ev.code == "ProfileAlarmTransmit") {
+    } else if (code == "ProfileAlarmTransmit") {
         if (!have_json || facts.special != "PassiveInfrared") e.type = "other";
-    } else if (ev.code == "DoorStatus" && have_json && e.state == State::pulse) {
+    } else if (code == "DoorStatus" && have_json && e.state == State::pulse) {
         if (facts.special == "Open") e.state = State::start;
         if (facts.special == "Close") e.state = State::stop;
     }
+    return true;
+}
+
+std::optional<Event> map_event_via(EventText&& ev, DataPath how) {
+    Event e;
+    if (!map_event_into(std::move(ev), how, e)) return std::nullopt;
     return e;
 }
 
@@ -368,7 +392,8 @@ std::vector<Event> map_part_body(std::string_view body) {
 
 void map_part_body(std::string_view body, std::vector<Event>& out) {
     for_each_event_text(body, [&](EventText&& t) {
-        if (auto e = map_event(std::move(t))) out.push_back(std::move(*e));
+        // Mapped in place: no Event moved through an optional and into the vector.
+        if (!map_event_into(std::move(t), DataPath::fast, out.emplace_back())) out.pop_back();
     });
 }
 
