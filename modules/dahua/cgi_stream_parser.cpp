@@ -349,7 +349,7 @@ bool CgiStreamParser::step_headers(std::vector<CgiStreamItem>& out) {
         std::size_t colon = line.find(':');
         std::string_view name = line.substr(0, colon);
         std::string_view value = trim(line.substr(colon + 1));
-        if (iequals(name, "Content-Length")) {
+        if (name == "Content-Length" || iequals(name, "Content-Length")) { // as Dahua spells it: one memcmp
             cur_.content_length = parse_length(value);
             if (!cur_.content_length)
                 emit_error(CgiStreamError::bad_content_length, "unparsable Content-Length", out);
