@@ -10,8 +10,6 @@ constexpr int kMaxDepth = 32;
 } // namespace
 
 bool FlatJson::parse(std::string_view text) {
-    // A hostile part may have needed many nodes: do not keep those for good.
-    if (nodes_.capacity() > 4096) nodes_ = {};
     nodes_.clear();
     p_ = text.data();
     end_ = text.data() + text.size();

@@ -34,6 +34,11 @@ public:
 
     // false: outside the plain subset; the nodes are then meaningless.
     bool parse(std::string_view text);
+    // Frees the nodes a large document needed (a hostile part can take ~30,000);
+    // a usual one's stay allocated for the next event.
+    void release_if_large() {
+        if (nodes_.capacity() > 4096) nodes_ = {};
+    }
     const Node& node(uint32_t i) const { return nodes_[i]; }
     static constexpr uint32_t root = 0;
 

@@ -336,7 +336,9 @@ bool map_event_into(EventText&& ev, DataPath how, Event& e) {
         if (how == DataPath::fast && fj.parse(raw) && flat_facts(fj, code, facts)) {
             have_json = true;
             flat_flatten(fj, FlatJson::root, path, 0, e.attrs, budget); // may replace attrs["data"]: keep `raw` unused below
+            fj.release_if_large();
         } else {
+            fj.release_if_large();
             facts = DataFacts{};
             json data = parse_data_json(raw);
             have_json = !data.is_discarded();

@@ -118,6 +118,11 @@ TEST_CASE("flat data reader: same events as nlohmann's DOM on corner cases") {
     std::string objs = "[";
     for (int i = 0; i < 150; ++i) objs += (i ? ",{\"v\":" : "{\"v\":") + std::to_string(i) + "}";
     check_data(objs + "]");
+    // More nodes than the reader keeps between events (release_if_large), then a usual document.
+    std::string big = "[";
+    for (int i = 0; i < 6000; ++i) big += i ? ",[1]" : "[1]";
+    check_data(big + "]");
+    check_data(kCorners.front());
 }
 
 TEST_CASE("flat data reader: same events as nlohmann's DOM on the captures") {
