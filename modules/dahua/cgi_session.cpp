@@ -30,6 +30,7 @@ struct CgiSession::Impl {
     http::StreamHandle stream;
     std::unique_ptr<CgiStreamParser> parser;
     std::vector<CgiStreamItem> items;
+    std::vector<Event> events; // one part's, reused from part to part
     bool running = false;
     bool connected = false;
     bool ever_connected = false;
@@ -96,8 +97,9 @@ struct CgiSession::Impl {
             case CgiStreamItem::Kind::heartbeat: ++stats.heartbeats; break;
             case CgiStreamItem::Kind::part: {
                 ++stats.parts;
-                auto events = map_part_body(item.part.body);
+                map_part_body(item.part.body, events);
                 if (!events.empty() && cb.on_events) cb.on_events(events);
+                events.clear();
                 break;
             }
             case CgiStreamItem::Kind::error:

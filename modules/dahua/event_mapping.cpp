@@ -1,5 +1,6 @@
 #include "event_mapping.hpp"
 
+#include "data_flat.hpp"
 #include "data_json.hpp"
 
 #include <nlohmann/json.hpp>
@@ -149,87 +150,253 @@ std::string_view normalized_type(std::string_view code) {
 
 std::optional<Event> map_event(const EventText& ev) { return map_event(EventText(ev)); }
 
-std::optional<Event> map_event(EventText&& ev) {
-    // VideoMotionInfo;action=State is a periodic refresh of the motion state, not news.
-    if (ev.code == "VideoMotionInfo") return std::nullopt;
+namespace {
 
-    Event e;
+// What map_event reads from the data JSON besides its flattened leaves.
+struct DataFacts {
+    double utc = 0;          // data.UTC in seconds (0: absent or unusable)
+    std::string object_type; // data.Object.ObjectType, else data.Objects[0].ObjectType
+    std::string region;      // data.Name, else RegionName, RuleId, RuleID
+    std::string special;     // the member the code's type depends on (see code_member)
+};
+
+// The data member that decides the type (or state) of some codes; nullptr for the rest.
+const char* code_member(std::string_view code) {
+    if (code == "_DoTalkAction_") return "Action";
+    if (code == "BackKeyLight") return "State";
+    if (code == "ProfileAlarmTransmit") return "SenseMethod";
+    if (code == "DoorStatus") return "Status";
+    return nullptr;
+}
+
+double utc_of_text(const std::string& s) {
+    char* end = nullptr;
+    double secs = std::strtod(s.c_str(), &end);
+    return end == s.c_str() || *end != '\0' ? 0 : secs;
+}
+
+DataFacts dom_facts(const json& data, std::string_view code) {
+    DataFacts f;
+    // Device time (seconds since the epoch, sometimes fractional).
+    if (const json* utc = find_member(data, "UTC"); utc && (utc->is_number() || utc->is_string()))
+        f.utc = utc->is_number() ? utc->get<double>() : utc_of_text(utc->get_ref<const std::string&>());
+    // Target: the IVS object, or the first of several.
+    if (const json* obj = find_member(data, "Object")) f.object_type = string_member(*obj, "ObjectType");
+    if (f.object_type.empty())
+        if (const json* objs = find_member(data, "Objects"); objs && objs->is_array() && !objs->empty())
+            f.object_type = string_member(objs->front(), "ObjectType");
+    // Region: IVS rule name, else the motion region name, else the rule id.
+    for (const char* key : {"Name", "RegionName", "RuleId", "RuleID"})
+        if (f.region.empty()) f.region = string_member(data, key);
+    if (const char* m = code_member(code)) f.special = string_member(data, m);
+    return f;
+}
+
+// ---- the same from FlatJson (no DOM) ----------------------------------------
+
+// string_member on the flat nodes; nullopt where the DOM path would dump() an
+// object or an array (left to that path).
+std::optional<std::string> flat_member_text(const FlatJson& fj, uint32_t m) {
+    if (m == FlatJson::npos) return std::string();
+    if (fj.node(m).kind == FlatJson::Kind::array)
+        return fj.node(m).first == FlatJson::npos ? std::string() : fj.scalar_text(fj.node(m).first);
+    return fj.scalar_text(m);
+}
+
+std::optional<std::string> flat_string_member(const FlatJson& fj, uint32_t object, std::string_view key) {
+    return flat_member_text(fj, fj.member(object, key));
+}
+
+// false: the DOM path must decide.
+bool flat_facts(const FlatJson& fj, std::string_view code, DataFacts& f) {
+    // The root members read below, found in one walk (members are unique here).
+    uint32_t utc = FlatJson::npos, object = FlatJson::npos, objects = FlatJson::npos, special = FlatJson::npos;
+    uint32_t region[4] = {FlatJson::npos, FlatJson::npos, FlatJson::npos, FlatJson::npos};
+    constexpr std::string_view region_keys[4] = {"Name", "RegionName", "RuleId", "RuleID"};
+    const char* special_key = code_member(code);
+    if (fj.node(FlatJson::root).kind == FlatJson::Kind::object)
+        for (uint32_t c = fj.node(FlatJson::root).first; c != FlatJson::npos; c = fj.node(c).next) {
+            const std::string_view key = fj.node(c).key;
+            if (key == "UTC") utc = c;
+            else if (key == "Object") object = c;
+            else if (key == "Objects") objects = c;
+            for (int i = 0; i < 4; ++i)
+                if (key == region_keys[i]) region[i] = c;
+            if (special_key && key == special_key) special = c;
+        }
+
+    if (utc != FlatJson::npos) {
+        const FlatJson::Node& n = fj.node(utc);
+        if (n.kind == FlatJson::Kind::number) {
+            if (n.text[0] != '-') { // a negative time is refused by map_event anyway
+                uint64_t v = 0;
+                for (char c : n.text) v = v * 10 + static_cast<uint64_t>(c - '0');
+                f.utc = static_cast<double>(v); // as nlohmann's get<double>() of an unsigned
+            }
+        } else if (n.kind == FlatJson::Kind::string) {
+            f.utc = utc_of_text(*fj.scalar_text(utc));
+        }
+    }
+    if (object != FlatJson::npos) {
+        auto t = flat_string_member(fj, object, "ObjectType");
+        if (!t) return false;
+        f.object_type = std::move(*t);
+    }
+    if (f.object_type.empty() && objects != FlatJson::npos && fj.node(objects).kind == FlatJson::Kind::array &&
+        fj.node(objects).first != FlatJson::npos) {
+        auto t = flat_string_member(fj, fj.node(objects).first, "ObjectType");
+        if (!t) return false;
+        f.object_type = std::move(*t);
+    }
+    for (uint32_t m : region) {
+        if (!f.region.empty()) break;
+        auto r = flat_member_text(fj, m);
+        if (!r) return false;
+        f.region = std::move(*r);
+    }
+    if (special_key) {
+        auto t = flat_member_text(fj, special);
+        if (!t) return false;
+        f.special = std::move(*t);
+    }
+    return true;
+}
+
+// flatten() on the flat nodes: same names, same order, same caps.
+void flat_flatten(const FlatJson& fj, uint32_t i, std::string& path, int depth,
+                  std::map<std::string, std::string, std::less<>>& attrs, std::size_t& budget) {
+    if (budget == 0) return;
+    const std::size_t parent = path.size();
+    const FlatJson::Node& n = fj.node(i);
+    if (n.kind == FlatJson::Kind::object) {
+        if (depth >= kMaxFlattenDepth) return;
+        for (uint32_t c = n.first; c != FlatJson::npos && budget; c = fj.node(c).next) {
+            path.push_back('.');
+            path += fj.node(c).key;
+            flat_flatten(fj, c, path, depth + 1, attrs, budget);
+            path.resize(parent);
+        }
+        return;
+    }
+    if (n.kind == FlatJson::Kind::array) {
+        bool scalars = true;
+        for (uint32_t c = n.first; c != FlatJson::npos; c = fj.node(c).next)
+            if (fj.node(c).kind == FlatJson::Kind::object || fj.node(c).kind == FlatJson::Kind::array) scalars = false;
+        if (scalars) {
+            std::string joined;
+            for (uint32_t c = n.first; c != FlatJson::npos; c = fj.node(c).next) {
+                if (c != n.first) joined.push_back(',');
+                joined += *fj.scalar_text(c);
+            }
+            attrs.insert_or_assign(path, std::move(joined));
+            --budget;
+            return;
+        }
+        if (depth >= kMaxFlattenDepth) return;
+        std::size_t k = 0;
+        for (uint32_t c = n.first; c != FlatJson::npos && budget; c = fj.node(c).next) {
+            path.push_back('[');
+            path += std::to_string(k++);
+            path.push_back(']');
+            flat_flatten(fj, c, path, depth + 1, attrs, budget);
+            path.resize(parent);
+        }
+        return;
+    }
+    attrs.insert_or_assign(path, *fj.scalar_text(i));
+    --budget;
+}
+
+enum class DataPath { fast, dom_only };
+
+// Fills `e` (a fresh Event); false when the text is not an event.
+bool map_event_into(EventText&& ev, DataPath how, Event& e) {
+    const std::string_view code = ev.code; // compared below without strlen per literal
+    // VideoMotionInfo;action=State is a periodic refresh of the motion state, not news.
+    if (code == "VideoMotionInfo") return false;
+
     e.module = "dahua";
-    e.code = ev.code;
-    e.type = std::string(normalized_type(ev.code));
+    e.code = code;
+    e.type = std::string(normalized_type(code));
     e.channel = ev.index && *ev.index >= 0 && *ev.index < 100000 ? static_cast<int32_t>(*ev.index + 1) : 0;
     e.state = state_of(ev.action);
-    if (ev.action != "Start" && ev.action != "Stop" && ev.action != "Pulse" && !ev.action.empty())
+    if (const std::string_view a = ev.action; a != "Start" && a != "Stop" && a != "Pulse" && !a.empty())
         e.attrs["action"] = ev.action;
     for (auto& [k, v] : ev.extra) e.attrs.insert_or_assign(std::move(k), std::move(v));
 
-    json data;
     bool have_json = false;
+    DataFacts facts;
     if (!ev.data.empty()) {
         std::string& raw = e.attrs["data"];
         raw = std::move(ev.data);
-        data = parse_data_json(raw);
-        have_json = !data.is_discarded();
-        if (!have_json) e.attrs["data_invalid"] = "true";
-    }
-    if (have_json) {
         std::size_t budget = kMaxFlattenedAttrs;
         std::string path = "data";
-        flatten(data, path, 0, e.attrs, budget);
-
-        // Device time (seconds since the epoch, sometimes fractional).
-        if (const json* utc = find_member(data, "UTC"); utc && (utc->is_number() || utc->is_string())) {
-            double secs = 0;
-            if (utc->is_number()) {
-                secs = utc->get<double>();
+        // One FlatJson per thread: its node vector is reused from event to event.
+        thread_local FlatJson fj;
+        if (how == DataPath::fast && fj.parse(raw) && flat_facts(fj, code, facts)) {
+            have_json = true;
+            flat_flatten(fj, FlatJson::root, path, 0, e.attrs, budget); // may replace attrs["data"]: keep `raw` unused below
+            fj.release_if_large();
+        } else {
+            fj.release_if_large();
+            facts = DataFacts{};
+            json data = parse_data_json(raw);
+            have_json = !data.is_discarded();
+            if (!have_json) {
+                e.attrs["data_invalid"] = "true";
             } else {
-                const std::string& s = utc->get_ref<const std::string&>();
-                char* end = nullptr;
-                secs = std::strtod(s.c_str(), &end);
-                if (end == s.c_str() || *end != '\0') secs = 0;
+                flatten(data, path, 0, e.attrs, budget);
+                facts = dom_facts(data, code);
             }
-            if (std::isfinite(secs) && secs > 0 && secs < 4e9) e.time_ns = static_cast<int64_t>(secs * 1e9);
         }
-        // Target: the IVS object, or the first of several.
-        std::string object_type;
-        if (const json* obj = find_member(data, "Object")) object_type = string_member(*obj, "ObjectType");
-        if (object_type.empty())
-            if (const json* objs = find_member(data, "Objects"); objs && objs->is_array() && !objs->empty())
-                object_type = string_member(objs->front(), "ObjectType");
-        if (auto t = target_of(object_type); !t.empty()) e.attrs["target"] = std::string(t);
-        // Region: IVS rule name, else the motion region name, else the rule id.
-        std::string region = string_member(data, "Name");
-        if (region.empty()) region = string_member(data, "RegionName");
-        if (region.empty()) region = string_member(data, "RuleId");
-        if (region.empty()) region = string_member(data, "RuleID");
-        if (!region.empty()) e.attrs["region"] = region;
     }
-    if (ev.code == "SmartMotionHuman") e.attrs["target"] = "human";
-    if (ev.code == "SmartMotionVehicle") e.attrs["target"] = "vehicle";
+    if (have_json) {
+        if (std::isfinite(facts.utc) && facts.utc > 0 && facts.utc < 4e9)
+            e.time_ns = static_cast<int64_t>(facts.utc * 1e9);
+        if (auto t = target_of(facts.object_type); !t.empty()) e.attrs["target"] = std::string(t);
+        if (!facts.region.empty()) e.attrs["region"] = facts.region;
+    }
+    if (code == "SmartMotionHuman") e.attrs["target"] = "human";
+    if (code == "SmartMotionVehicle") e.attrs["target"] = "vehicle";
 
-    // Codes whose meaning depends on their data.
-    if (ev.code == "_DoTalkAction_") {
-        std::string action = have_json ? string_member(data, "Action") : std::string{};
-        if (action != "Invite") e.type = "other";
-    } else if (ev.code == "BackKeyLight") {
+    // Codes whose meaning depends on their data (facts.special: "" without JSON).
+    if (code == "_DoTalkAction_") {
+        if (facts.special != "Invite") e.type = "other";
+    } else if (code == "BackKeyLight") {
         // Doorbell VTOs report their button light state; 1 and 2 are the ringing states.
-        std::string st = have_json ? string_member(data, "State") : std::string{};
-        if (st != "1" && st != "2") e.type = "other";
-    } else if (ev.code == "ProfileAlarmTransmit") {
-        if (!have_json || string_member(data, "SenseMethod") != "PassiveInfrared") e.type = "other";
-    } else if (ev.code == "DoorStatus" && have_json && e.state == State::pulse) {
-        std::string st = string_member(data, "Status");
-        if (st == "Open") e.state = State::start;
-        if (st == "Close") e.state = State::stop;
+        if (facts.special != "1" && facts.special != "2") e.type = "other";
+    } else if (code == "ProfileAlarmTransmit") {
+        if (!have_json || facts.special != "PassiveInfrared") e.type = "other";
+    } else if (code == "DoorStatus" && have_json && e.state == State::pulse) {
+        if (facts.special == "Open") e.state = State::start;
+        if (facts.special == "Close") e.state = State::stop;
     }
+    return true;
+}
+
+std::optional<Event> map_event_via(EventText&& ev, DataPath how) {
+    Event e;
+    if (!map_event_into(std::move(ev), how, e)) return std::nullopt;
     return e;
 }
 
+} // namespace
+
+std::optional<Event> map_event(EventText&& ev) { return map_event_via(std::move(ev), DataPath::fast); }
+
+std::optional<Event> map_event_dom(EventText&& ev) { return map_event_via(std::move(ev), DataPath::dom_only); }
+
 std::vector<Event> map_part_body(std::string_view body) {
     std::vector<Event> out;
-    for (auto& t : parse_event_texts(body))
-        if (auto e = map_event(std::move(t))) out.push_back(std::move(*e));
+    map_part_body(body, out);
     return out;
+}
+
+void map_part_body(std::string_view body, std::vector<Event>& out) {
+    for_each_event_text(body, [&](EventText&& t) {
+        // Mapped in place: no Event moved through an optional and into the vector.
+        if (!map_event_into(std::move(t), DataPath::fast, out.emplace_back())) out.pop_back();
+    });
 }
 
 } // namespace passerelle::dahua

@@ -29,8 +29,14 @@ std::optional<Event> map_event(const EventText& ev);
 // Same, moving the raw data text into attrs.data instead of copying it.
 std::optional<Event> map_event(EventText&& ev);
 
+// map_event reading the data JSON only through nlohmann's DOM, never the fast
+// flat reader: the reference the fast path is tested and fuzzed against.
+std::optional<Event> map_event_dom(EventText&& ev);
+
 // A whole CGI part body -> its events (usually zero or one).
 std::vector<Event> map_part_body(std::string_view body);
+// Same, appending to `out` (a session reuses one vector from part to part).
+void map_part_body(std::string_view body, std::vector<Event>& out);
 
 // Caps on flattening untrusted JSON.
 inline constexpr std::size_t kMaxFlattenedAttrs = 128;

@@ -42,12 +42,13 @@ std::optional<EventText> parse_event_text(std::string_view text) {
     EventText ev;
     bool has_code = false;
     while (!text.empty()) {
-        std::size_t eq = text.find('=');
-        std::size_t semi = text.find(';');
-        if (eq == std::string_view::npos || (semi != std::string_view::npos && semi < eq)) {
-            // A field without '=': ignore it up to the next ';'.
-            if (semi == std::string_view::npos) break;
-            text.remove_prefix(semi + 1);
+        // The first '=' or ';', in one scan (two finds would each run through the data JSON).
+        std::size_t eq = 0;
+        while (eq < text.size() && text[eq] != '=' && text[eq] != ';') ++eq;
+        if (eq == text.size()) break; // neither: nothing left to read
+        if (text[eq] == ';') {
+            // A field without '=': ignore it up to the ';'.
+            text.remove_prefix(eq + 1);
             continue;
         }
         std::string_view key = trim(text.substr(0, eq));
@@ -57,7 +58,9 @@ std::optional<EventText> parse_event_text(std::string_view text) {
             break;
         }
         // Plain fields end at ';' or at a line end.
-        std::size_t end = text.find_first_of(";\r\n");
+        std::size_t end = 0;
+        while (end < text.size() && text[end] != ';' && text[end] != '\r' && text[end] != '\n') ++end;
+        if (end == text.size()) end = std::string_view::npos;
         std::string_view value = trim(text.substr(0, end));
         text.remove_prefix(end == std::string_view::npos ? text.size() : end + 1);
         if (iequals(key, "Code")) {
@@ -75,25 +78,15 @@ std::optional<EventText> parse_event_text(std::string_view text) {
     return ev;
 }
 
+std::size_t next_event_start(std::string_view body, std::size_t from) {
+    for (std::size_t nl = body.find('\n', from); nl != std::string_view::npos; nl = body.find('\n', nl + 1))
+        if (body.substr(nl + 1, 5) == "Code=") return nl + 1;
+    return std::string_view::npos;
+}
+
 std::vector<EventText> parse_event_texts(std::string_view body) {
     std::vector<EventText> out;
-    // Split where a line starts with "Code=" (JSON lines never do: they start with
-    // blanks, quotes or braces).
-    std::size_t start = 0;
-    std::size_t search = 0;
-    while (true) {
-        std::size_t next = std::string_view::npos;
-        for (std::size_t nl = body.find('\n', search); nl != std::string_view::npos; nl = body.find('\n', nl + 1)) {
-            if (body.substr(nl + 1, 5) == "Code=") {
-                next = nl + 1;
-                break;
-            }
-        }
-        std::string_view one = body.substr(start, next == std::string_view::npos ? std::string_view::npos : next - start);
-        if (auto ev = parse_event_text(one)) out.push_back(std::move(*ev));
-        if (next == std::string_view::npos) break;
-        start = search = next;
-    }
+    for_each_event_text(body, [&](EventText&& ev) { out.push_back(std::move(ev)); });
     return out;
 }
 

@@ -27,4 +27,20 @@ std::optional<EventText> parse_event_text(std::string_view text);
 // Every event of a part body (usually one).
 std::vector<EventText> parse_event_texts(std::string_view body);
 
+// Where the event after the one starting at `from` starts: the next line that
+// starts with "Code=" (JSON lines never do); npos when there is none.
+std::size_t next_event_start(std::string_view body, std::size_t from);
+
+// parse_event_texts without the vector: fn(EventText&&) for every event, in order.
+template <class Fn>
+void for_each_event_text(std::string_view body, Fn&& fn) {
+    for (std::size_t start = 0;;) {
+        const std::size_t next = next_event_start(body, start);
+        if (auto ev = parse_event_text(body.substr(start, next == std::string_view::npos ? next : next - start)))
+            fn(std::move(*ev));
+        if (next == std::string_view::npos) return;
+        start = next;
+    }
+}
+
 } // namespace passerelle::dahua
