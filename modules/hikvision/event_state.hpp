@@ -83,7 +83,7 @@ private:
         int64_t last_device_ns = 0; // device time of the last active
     };
 
-    void emit(Event ev, int pictures, int64_t now_ns, std::vector<Event>& out);
+    void emit(Event&& ev, int pictures, int64_t now_ns, std::vector<Event>& out);
     void release_held(std::vector<Event>& out);
     Event make_stop(Active&& a, int64_t time_ns, int64_t now_ns, bool synthesized) const;
 

@@ -10,6 +10,8 @@
 #include <array>
 #include <cstring>
 #include <list>
+#include <tuple>
+#include <utility>
 
 namespace passerelle::hikvision {
 namespace detail {
@@ -65,9 +67,16 @@ std::string camel_to_snake(std::string_view s) {
     return out;
 }
 
-void set_attr(Event& e, std::string key, std::string_view value) {
+void set_attr(Event& e, std::string_view key, std::string_view value) {
     value = trim(value);
-    if (!value.empty()) e.attrs.insert_or_assign(std::move(key), std::string(value));
+    if (value.empty()) return;
+    // insert_or_assign, with the key and value strings built in the node: no
+    // temporaries (a temporary key was an allocation of its own past 15 bytes).
+    auto it = e.attrs.lower_bound(key);
+    if (it != e.attrs.end() && it->first == key)
+        it->second.assign(value);
+    else
+        e.attrs.emplace_hint(it, std::piecewise_construct, std::forward_as_tuple(key), std::forward_as_tuple(value));
 }
 
 namespace {
@@ -122,9 +131,9 @@ Activity parse_activity(std::string_view s) {
 
 void finish_notification(Notification& n, std::string_view code, std::string_view relation) {
     Event& e = n.event;
-    e.module = "hikvision";
-    e.code = std::string(code);
-    e.type = std::string(normalize_event_type(relation.empty() ? code : relation));
+    e.module.assign("hikvision");
+    e.code.assign(code);
+    e.type.assign(normalize_event_type(relation.empty() ? code : relation));
     if (!relation.empty()) set_attr(e, "relation_event", relation);
     if (iequals(code, "videoloss") && n.activity == Activity::inactive) n.heartbeat = true;
     if (iequals(code, "heartbeat")) {
@@ -145,6 +154,12 @@ void set_time(Event& e, std::string_view raw) {
 
 namespace {
 using namespace detail;
+
+// Equality with a name known at compile time, inlined: GCC kept
+// string_view::compare out of line, a call per field name of every part.
+inline bool is(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && std::memcmp(a.data(), b.data(), b.size()) == 0;
+}
 
 bool digits(std::string_view s, size_t at, size_t n, int& out) {
     if (at + n > s.size()) return false;
@@ -376,10 +391,10 @@ private:
 void AlertDecoder::on_open(size_t level) {
     const std::string_view name = frames_[level].name;
     if (level == 2) {
-        if (name == "DetectionRegionList") regions_.clear(); // the last list is the one read
+        if (is(name, "DetectionRegionList")) regions_.clear(); // the last list is the one read
     } else if (level == 3) {
-        if (frames_[2].name == "DetectionRegionList" && name == "DetectionRegionEntry") entry_ = {};
-        else if (frames_[2].name == "DurationList") take_relation_ = relation_.empty();
+        if (is(frames_[2].name, "DetectionRegionList") && is(name, "DetectionRegionEntry")) entry_ = {};
+        else if (is(frames_[2].name, "DurationList")) take_relation_ = relation_.empty();
     }
 }
 
@@ -391,36 +406,36 @@ void AlertDecoder::on_close(size_t level, size_t content_end) {
         std::string_view name = f.name;
         switch (name.empty() ? 0 : name.front()) {
         case 'a':
-            if (name == "activePostCount") keep(later_.active_post_count, value(f));
+            if (is(name, "activePostCount")) keep(later_.active_post_count, value(f));
             break;
         case 'c':
-            if (name == "channelID") channel_id_ = value(f);
-            else if (name == "channelName") keep(later_.channel_name, value(f));
+            if (is(name, "channelID")) channel_id_ = value(f);
+            else if (is(name, "channelName")) keep(later_.channel_name, value(f));
             break;
         case 'd':
-            if (name == "dateTime") {
+            if (is(name, "dateTime")) {
                 const std::string_view v = value(f);
                 keep(later_.device_time, v);
                 if (!v.empty())
                     if (auto t = parse_device_time(v)) e.time_ns = *t;
             }
-            else if (name == "dynChannelID") dyn_channel_ = value(f);
-            else if (name == "detectionPicturesNumber") pictures_ = parse_small_int(value(f));
-            else if (name == "detectionPictureTransType") trans_type_ = value(f);
+            else if (is(name, "dynChannelID")) dyn_channel_ = value(f);
+            else if (is(name, "detectionPicturesNumber")) pictures_ = parse_small_int(value(f));
+            else if (is(name, "detectionPictureTransType")) trans_type_ = value(f);
             break;
         case 'e':
-            if (name == "eventType") code_ = value(f);
-            else if (name == "eventState") n_.activity = parse_activity(value(f));
-            else if (name == "eventDescription") keep(later_.description, value(f));
+            if (is(name, "eventType")) code_ = value(f);
+            else if (is(name, "eventState")) n_.activity = parse_activity(value(f));
+            else if (is(name, "eventDescription")) keep(later_.description, value(f));
             break;
         case 'i':
-            if (name == "inputIOPortID") io_port_ = value(f);
+            if (is(name, "inputIOPortID")) io_port_ = value(f);
             break;
         case 'm':
-            if (name == "macAddress") keep(later_.mac, value(f));
+            if (is(name, "macAddress")) keep(later_.mac, value(f));
             break;
         case 't':
-            if (name == "targetType") keep(later_.target, value(f));
+            if (is(name, "targetType")) keep(later_.target, value(f));
             break;
         case 'D': // DetectionRegionList / DurationList: read at levels 3 and 4
             break;
@@ -430,14 +445,14 @@ void AlertDecoder::on_close(size_t level, size_t content_end) {
             break;
         }
     } else if (level == 3) {
-        if (frames_[2].name == "DetectionRegionList" && f.name == "DetectionRegionEntry" &&
+        if (is(frames_[2].name, "DetectionRegionList") && is(f.name, "DetectionRegionEntry") &&
             !(entry_.region.empty() && entry_.target.empty()))
             regions_.push_back(entry_);
     } else if (level == 4) {
-        if (frames_[2].name == "DetectionRegionList" && frames_[3].name == "DetectionRegionEntry") {
-            if (f.name == "regionID") entry_.region = value(f);
-            else if (f.name == "detectionTarget" || f.name == "targetType") entry_.target = value(f);
-        } else if (frames_[2].name == "DurationList" && take_relation_ && f.name == "relationEvent") {
+        if (is(frames_[2].name, "DetectionRegionList") && is(frames_[3].name, "DetectionRegionEntry")) {
+            if (is(f.name, "regionID")) entry_.region = value(f);
+            else if (is(f.name, "detectionTarget") || is(f.name, "targetType")) entry_.target = value(f);
+        } else if (is(frames_[2].name, "DurationList") && take_relation_ && is(f.name, "relationEvent")) {
             relation_ = value(f);
             take_relation_ = false;
         }
@@ -470,7 +485,7 @@ Decoded AlertDecoder::run() {
             if (!root_seen) {
                 root_seen = true;
                 root_name = sc.name();
-                is_alert = sc.local() == "EventNotificationAlert";
+                is_alert = is(sc.local(), "EventNotificationAlert");
             } else if (level >= 2 && !root_done && is_alert) {
                 on_open(level);
             }

@@ -18,8 +18,8 @@ int32_t parse_channel(std::string_view s);
 int parse_small_int(std::string_view s);
 // "channelName" -> "channel_name", "URL" -> "url", "doorNo" -> "door_no".
 std::string camel_to_snake(std::string_view s);
-// Trimmed value set as attrs[key] unless empty.
-void set_attr(Event& e, std::string key, std::string_view value);
+// Trimmed value set as attrs[key] unless empty (replacing an earlier value).
+void set_attr(Event& e, std::string_view key, std::string_view value);
 Activity parse_activity(std::string_view s);
 // attrs.device_time and time_ns from the device's dateTime.
 void set_time(Event& e, std::string_view raw);
