@@ -26,14 +26,6 @@ bool iequals(std::string_view a, std::string_view b) {
     return true;
 }
 
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n'))
-        s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
-        s.remove_suffix(1);
-    return s;
-}
-
 int32_t parse_channel(std::string_view s) {
     s = trim(s);
     if (s.empty() || s.size() > 9) return 0;
@@ -361,7 +353,7 @@ private:
     }
     void on_open(size_t level);
     void on_close(size_t level, size_t content_end);
-    void flatten_block(const Block& b);
+    void flatten_block(const Block& b, Event& e);
 
     std::string_view body_;
     DecodeScope scope_;
@@ -369,7 +361,10 @@ private:
     std::array<Frame, kLevels> frames_{};
     std::list<std::string> store_;
 
-    Notification n_;
+    // What the scan reads into the notification; the rest is set once the part
+    // is known good, in the notification built in place in the result.
+    Activity activity_ = Activity::none;
+    int64_t time_ns_ = 0;
     std::string_view code_, relation_, channel_id_, dyn_channel_, io_port_, trans_type_;
     // Attrs from the root's fields, set once the whole part is read (a stop's
     // attrs come from its start: an inactive part for EventState needs none).
@@ -400,7 +395,6 @@ void AlertDecoder::on_open(size_t level) {
 
 void AlertDecoder::on_close(size_t level, size_t content_end) {
     const Frame& f = frames_[level];
-    Event& e = n_.event;
     if (level == 2) {
         // A child of EventNotificationAlert: the fields the mapping reads.
         std::string_view name = f.name;
@@ -417,7 +411,7 @@ void AlertDecoder::on_close(size_t level, size_t content_end) {
                 const std::string_view v = value(f);
                 keep(later_.device_time, v);
                 if (!v.empty())
-                    if (auto t = parse_device_time(v)) e.time_ns = *t;
+                    if (auto t = parse_device_time(v)) time_ns_ = *t;
             }
             else if (is(name, "dynChannelID")) dyn_channel_ = value(f);
             else if (is(name, "detectionPicturesNumber")) pictures_ = parse_small_int(value(f));
@@ -425,7 +419,7 @@ void AlertDecoder::on_close(size_t level, size_t content_end) {
             break;
         case 'e':
             if (is(name, "eventType")) code_ = value(f);
-            else if (is(name, "eventState")) n_.activity = parse_activity(value(f));
+            else if (is(name, "eventState")) activity_ = parse_activity(value(f));
             else if (is(name, "eventDescription")) keep(later_.description, value(f));
             break;
         case 'i':
@@ -459,7 +453,7 @@ void AlertDecoder::on_close(size_t level, size_t content_end) {
     }
 }
 
-void AlertDecoder::flatten_block(const Block& b) {
+void AlertDecoder::flatten_block(const Block& b, Event& e) {
     // The block's content is balanced (the whole part scanned cleanly): its
     // children are this scanner's top-level elements.
     xml::Scanner sc(body_.substr(b.begin, b.end - b.begin));
@@ -468,7 +462,7 @@ void AlertDecoder::flatten_block(const Block& b) {
         sc, frames_, [](size_t) {},
         [&](size_t level, size_t) {
             const Frame& f = frames_[level];
-            if (level == 1 && !f.first_child_element) set_attr(n_.event, camel_to_snake(f.name), value(f));
+            if (level == 1 && !f.first_child_element) set_attr(e, camel_to_snake(f.name), value(f));
         });
 }
 
@@ -506,7 +500,10 @@ Decoded AlertDecoder::run() {
         out.error = "EventNotificationAlert without eventType";
         return out;
     }
-    Event& e = n_.event;
+    Notification& n = out.notifications.emplace_back(); // in place: never moved on the usual path
+    n.activity = activity_;
+    Event& e = n.event;
+    e.time_ns = time_ns_;
     // Channel: channelID, else dynChannelID (NVRs), else the alarm input port.
     int32_t ch = parse_channel(channel_id_);
     if (ch == 0) ch = parse_channel(dyn_channel_);
@@ -515,7 +512,7 @@ Decoded AlertDecoder::run() {
     // For EventState, an inactive part only ends what its start began: it
     // needs channel, code, time, region and target (the videoloss heartbeat,
     // every ~10 s per device, is one).
-    const bool lean = scope_ == DecodeScope::for_event_state && n_.activity == Activity::inactive;
+    const bool lean = scope_ == DecodeScope::for_event_state && n.activity == Activity::inactive;
     if (!lean) {
         set_attr(e, "mac", later_.mac);
         set_attr(e, "channel_name", later_.channel_name);
@@ -525,22 +522,21 @@ Decoded AlertDecoder::run() {
         if (!io_port_.empty()) set_attr(e, "input_port", io_port_);
     }
     set_attr(e, "target", later_.target);
-    if (pictures_ > 0 && (trans_type_.empty() || iequals(trans_type_, "binary"))) n_.pictures_expected = pictures_;
+    if (pictures_ > 0 && (trans_type_.empty() || iequals(trans_type_, "binary"))) n.pictures_expected = pictures_;
     for (size_t b = 0; b < nblocks_; ++b)
-        if (iequals(blocks_[b].name, code_)) flatten_block(blocks_[b]);
-    finish_notification(n_, code_, relation_);
+        if (iequals(blocks_[b].name, code_)) flatten_block(blocks_[b], e);
+    finish_notification(n, code_, relation_);
     // A pulse kind (door, doorbell) or a "heartbeat" code is no longer inactive:
     // it is published as is, so decode it whole.
-    if (lean && n_.activity != Activity::inactive) return AlertDecoder(body_, DecodeScope::everything).run();
+    if (lean && n.activity != Activity::inactive) return AlertDecoder(body_, DecodeScope::everything).run();
 
     // One notification per detection region (region and target differ per entry).
-    if (regions_.empty()) {
-        out.notifications.push_back(std::move(n_));
-        return out;
-    }
+    if (regions_.empty()) return out;
+    const Notification base = std::move(n);
+    out.notifications.clear();
     out.notifications.reserve(regions_.size());
     for (const Region& r : regions_) {
-        Notification copy = n_;
+        Notification copy = base;
         set_attr(copy.event, "region", r.region);
         set_attr(copy.event, "target", r.target);
         out.notifications.push_back(std::move(copy));

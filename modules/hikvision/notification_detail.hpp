@@ -11,7 +11,14 @@
 namespace passerelle::hikvision::detail {
 
 bool iequals(std::string_view a, std::string_view b);
-std::string_view trim(std::string_view s);
+// Inline: called for every value of every part, most of them already trimmed.
+inline std::string_view trim(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n'))
+        s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
+        s.remove_suffix(1);
+    return s;
+}
 // Positive decimal channel number, 0 when empty or not a number.
 int32_t parse_channel(std::string_view s);
 // Same, capped at 1000 (picture counts).
