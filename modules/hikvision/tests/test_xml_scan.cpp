@@ -319,3 +319,36 @@ TEST_CASE("xml scanner: an end tag cut by a NUL is malformed, whatever the buffe
     CHECK(hiktest::decoded_text(passerelle::hikvision::decode_xml(cut)) == hiktest::decoded_text(got));
     CHECK(hiktest::decoded_text(hiktest::reference_decode_xml(cut)) == hiktest::decoded_text(got));
 }
+
+TEST_CASE("xml scanner: every byte value ends a name, or not, as pugixml's name characters say", "[hikvision][xml]") {
+    // Names are scanned 16 bytes at a time (SSE2) and then byte by byte: put
+    // each byte value at every offset of both, and after the end of a 16-byte step.
+    auto name_char = [](unsigned char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == ':' ||
+               c == '-' || c == '.' || c >= 0x80;
+    };
+    size_t checked = 0;
+    for (int c = 0; c < 256; ++c) {
+        for (size_t len = 1; len <= 40; ++len) {
+            std::string doc = "<" + std::string(len, 'n');
+            doc += static_cast<char>(c);
+            doc += "x/>";
+            xml::Scanner sc(doc);
+            const xml::Token t = sc.next();
+            INFO("byte " << c << " after " << len << " name bytes");
+            if (c == 0) {
+                CHECK(t == xml::Token::error); // the document ends at the NUL: an unterminated start tag
+            } else if (name_char(static_cast<unsigned char>(c))) {
+                REQUIRE(t == xml::Token::open);
+                CHECK(sc.name().size() == len + 2);
+            } else if (c == '>') {
+                REQUIRE(t == xml::Token::open); // "<nnn>" then text
+                CHECK(sc.name().size() == len);
+            } else {
+                CHECK(t == xml::Token::error); // the name ends here and what follows is no attribute
+            }
+            ++checked;
+        }
+    }
+    CHECK(checked == 256 * 40);
+}
