@@ -52,7 +52,7 @@ extern "C" __attribute__((noinline)) void hik_measure(const std::string& wire, i
                 ++t.parts;
                 if (stage == 0) return;
                 now += 1'000'000;
-                Decoded d = decode_part(part, DecodeScope::for_event_state); // as alert_stream.cpp
+                Decoded d = decode_part(part, DecodeScope::for_event_state, &st); // as alert_stream.cpp
                 t.notifications += d.notifications.size();
                 if (stage == 1) return;
                 if (d.notifications.empty()) st.on_other_part(now, out);

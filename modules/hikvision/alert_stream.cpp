@@ -151,7 +151,8 @@ struct AlertStream::Impl : std::enable_shared_from_this<Impl> {
             state.on_image(part.body, part.media_type, now, out);
             return;
         }
-        Decoded d = decode_part(part, DecodeScope::for_event_state);
+        // `state` says which keys it folds: their repeats are decoded without attrs.
+        Decoded d = decode_part(part, DecodeScope::for_event_state, &state);
         if (!d.error.empty()) {
             ++stats.parse_errors;
             count("parse_errors");

@@ -113,6 +113,12 @@ void EventState::on_notification(Notification&& n, int64_t now_ns, std::vector<E
     emit(std::move(ev), pictures, now_ns, out);
 }
 
+bool EventState::folds(int32_t channel, std::string_view code, std::string_view region,
+                       std::string_view target) const {
+    if (active_.empty()) return false; // no Key to build
+    return active_.count(Key{channel, std::string(code), std::string(region), std::string(target)}) != 0;
+}
+
 void EventState::on_image(std::string_view bytes, std::string_view mime, int64_t, std::vector<Event>& out) {
     if (!held_) {
         ++orphan_images_;

@@ -49,7 +49,7 @@ struct EventStateOptions {
 // intrusion, line_crossing, region_entrance/exit, object_left/removed, face, scene_change.
 bool is_smart_type(std::string_view type);
 
-class EventState {
+class EventState : public FoldQuery {
 public:
     explicit EventState(EventStateOptions options = {});
 
@@ -57,6 +57,9 @@ public:
     void on_notification(const Notification& n, int64_t now_ns, std::vector<Event>& out);
     // Same, taking the event out of n (no copy of its attrs on the hot path).
     void on_notification(Notification&& n, int64_t now_ns, std::vector<Event>& out);
+    // An active notification with this key would be folded (see FoldQuery).
+    bool folds(int32_t channel, std::string_view code, std::string_view region,
+               std::string_view target) const override;
     // An image part (JPEG/PNG) received at now_ns.
     void on_image(std::string_view bytes, std::string_view mime, int64_t now_ns, std::vector<Event>& out);
     // Any other part (or a part that failed to decode): releases a held event.

@@ -335,7 +335,8 @@ xml::Token scan(xml::Scanner& sc, std::array<Frame, kLevels>& frames, Open&& ope
 
 class AlertDecoder {
 public:
-    AlertDecoder(std::string_view body, DecodeScope scope) : body_(body), scope_(scope) {}
+    AlertDecoder(std::string_view body, DecodeScope scope, const FoldQuery* folds)
+        : body_(body), scope_(scope), folds_(scope == DecodeScope::for_event_state ? folds : nullptr) {}
 
     Decoded run();
 
@@ -354,9 +355,11 @@ private:
     void on_open(size_t level);
     void on_close(size_t level, size_t content_end);
     void flatten_block(const Block& b, Event& e);
+    bool only_folded(int32_t channel) const;
 
     std::string_view body_;
     DecodeScope scope_;
+    const FoldQuery* folds_;
     bool plain_ = false;
     std::array<Frame, kLevels> frames_{};
     std::list<std::string> store_;
@@ -466,6 +469,22 @@ void AlertDecoder::flatten_block(const Block& b, Event& e) {
         });
 }
 
+// An active part that EventState will fold: it stays active once finished
+// (finish_notification makes heartbeats and pulse kinds none), and its key --
+// channel, code, region, target -- is active already. Region and target are
+// then only what the root says: no region list, no event block flattened
+// (its leaves could set attrs.region or attrs.target).
+bool AlertDecoder::only_folded(int32_t channel) const {
+    if (!folds_ || activity_ != Activity::active || !regions_.empty()) return false;
+    // The query first: cheap when nothing is active (a start), where the checks below are not.
+    if (!folds_->folds(channel, code_, {}, later_.target)) return false;
+    if (iequals(code_, "heartbeat") || is_pulse_type(normalize_event_type(relation_.empty() ? code_ : relation_)))
+        return false;
+    for (size_t b = 0; b < nblocks_; ++b)
+        if (iequals(blocks_[b].name, code_)) return false;
+    return true;
+}
+
 Decoded AlertDecoder::run() {
     Decoded out;
     xml::Scanner sc(body_);
@@ -512,8 +531,8 @@ Decoded AlertDecoder::run() {
     // For EventState, an inactive part only ends what its start began: it
     // needs channel, code, time, region and target (the videoloss heartbeat,
     // every ~10 s per device, is one).
-    const bool lean = scope_ == DecodeScope::for_event_state && n.activity == Activity::inactive;
-    if (!lean) {
+    const bool lean_inactive = scope_ == DecodeScope::for_event_state && n.activity == Activity::inactive;
+    if (!lean_inactive && !only_folded(ch)) {
         set_attr(e, "mac", later_.mac);
         set_attr(e, "channel_name", later_.channel_name);
         set_attr(e, "device_time", later_.device_time);
@@ -528,7 +547,8 @@ Decoded AlertDecoder::run() {
     finish_notification(n, code_, relation_);
     // A pulse kind (door, doorbell) or a "heartbeat" code is no longer inactive:
     // it is published as is, so decode it whole.
-    if (lean && n.activity != Activity::inactive) return AlertDecoder(body_, DecodeScope::everything).run();
+    if (lean_inactive && n.activity != Activity::inactive)
+        return AlertDecoder(body_, DecodeScope::everything, nullptr).run();
 
     // One notification per detection region (region and target differ per entry).
     if (regions_.empty()) return out;
@@ -546,7 +566,9 @@ Decoded AlertDecoder::run() {
 
 } // namespace
 
-Decoded decode_xml(std::string_view body, DecodeScope scope) { return AlertDecoder(body, scope).run(); }
+Decoded decode_xml(std::string_view body, DecodeScope scope, const FoldQuery* folds) {
+    return AlertDecoder(body, scope, folds).run();
+}
 
 namespace {
 
@@ -607,13 +629,13 @@ Decoded decode_json(std::string_view body) {
     return out;
 }
 
-Decoded decode_part(const Part& part, DecodeScope scope) {
+Decoded decode_part(const Part& part, DecodeScope scope, const FoldQuery* folds) {
     if (part.is_binary()) return {};
     if (part.is_json()) return decode_json(part.body);
-    if (part.is_xml()) return decode_xml(part.body, scope);
+    if (part.is_xml()) return decode_xml(part.body, scope, folds);
     // Unknown text type: sniff.
     std::string_view b = trim(part.body);
-    if (!b.empty() && b.front() == '<') return decode_xml(part.body, scope);
+    if (!b.empty() && b.front() == '<') return decode_xml(part.body, scope, folds);
     if (!b.empty() && b.front() == '{') return decode_json(part.body);
     Decoded d;
     d.error = "unsupported part type '" + part.media_type + "'";
