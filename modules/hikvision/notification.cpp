@@ -338,7 +338,8 @@ public:
     AlertDecoder(std::string_view body, DecodeScope scope, const FoldQuery* folds)
         : body_(body), scope_(scope), folds_(scope == DecodeScope::for_event_state ? folds : nullptr) {}
 
-    Decoded run();
+    // Into `out` (cleared first): a caller decoding part after part reuses its vector.
+    void run(Decoded& out);
 
 private:
     // The trimmed value of an element's text. Values that need decoding
@@ -485,8 +486,9 @@ bool AlertDecoder::only_folded(int32_t channel) const {
     return true;
 }
 
-Decoded AlertDecoder::run() {
-    Decoded out;
+void AlertDecoder::run(Decoded& out) {
+    out.notifications.clear();
+    out.error.clear();
     xml::Scanner sc(body_);
     plain_ = sc.plain();
     // The first element is the document's root (pugixml's document_element()).
@@ -509,15 +511,15 @@ Decoded AlertDecoder::run() {
         });
     if (t == xml::Token::error) {
         out.error = std::string("invalid XML: ") + sc.error() + " at offset " + std::to_string(sc.offset());
-        return out;
+        return;
     }
     if (!is_alert) {
         out.error = "not an EventNotificationAlert: <" + std::string(root_name) + ">";
-        return out;
+        return;
     }
     if (code_.empty()) {
         out.error = "EventNotificationAlert without eventType";
-        return out;
+        return;
     }
     Notification& n = out.notifications.emplace_back(); // in place: never moved on the usual path
     n.activity = activity_;
@@ -548,10 +550,10 @@ Decoded AlertDecoder::run() {
     // A pulse kind (door, doorbell) or a "heartbeat" code is no longer inactive:
     // it is published as is, so decode it whole.
     if (lean_inactive && n.activity != Activity::inactive)
-        return AlertDecoder(body_, DecodeScope::everything, nullptr).run();
+        return AlertDecoder(body_, DecodeScope::everything, nullptr).run(out);
 
     // One notification per detection region (region and target differ per entry).
-    if (regions_.empty()) return out;
+    if (regions_.empty()) return;
     const Notification base = std::move(n);
     out.notifications.clear();
     out.notifications.reserve(regions_.size());
@@ -561,13 +563,14 @@ Decoded AlertDecoder::run() {
         set_attr(copy.event, "target", r.target);
         out.notifications.push_back(std::move(copy));
     }
-    return out;
 }
 
 } // namespace
 
 Decoded decode_xml(std::string_view body, DecodeScope scope, const FoldQuery* folds) {
-    return AlertDecoder(body, scope, folds).run();
+    Decoded out;
+    AlertDecoder(body, scope, folds).run(out);
+    return out;
 }
 
 namespace {
@@ -629,17 +632,32 @@ Decoded decode_json(std::string_view body) {
     return out;
 }
 
-Decoded decode_part(const Part& part, DecodeScope scope, const FoldQuery* folds) {
-    if (part.is_binary()) return {};
-    if (part.is_json()) return decode_json(part.body);
-    if (part.is_xml()) return decode_xml(part.body, scope, folds);
+void decode_part(const Part& part, DecodeScope scope, const FoldQuery* folds, Decoded& out) {
+    if (part.is_binary()) {
+        out.notifications.clear();
+        out.error.clear();
+        return;
+    }
+    if (part.is_json()) {
+        out = decode_json(part.body);
+        return;
+    }
+    if (part.is_xml()) return AlertDecoder(part.body, scope, folds).run(out);
     // Unknown text type: sniff.
     std::string_view b = trim(part.body);
-    if (!b.empty() && b.front() == '<') return decode_xml(part.body, scope, folds);
-    if (!b.empty() && b.front() == '{') return decode_json(part.body);
-    Decoded d;
-    d.error = "unsupported part type '" + part.media_type + "'";
-    return d;
+    if (!b.empty() && b.front() == '<') return AlertDecoder(part.body, scope, folds).run(out);
+    if (!b.empty() && b.front() == '{') {
+        out = decode_json(part.body);
+        return;
+    }
+    out.notifications.clear();
+    out.error = "unsupported part type '" + part.media_type + "'";
+}
+
+Decoded decode_part(const Part& part, DecodeScope scope, const FoldQuery* folds) {
+    Decoded out;
+    decode_part(part, scope, folds, out);
+    return out;
 }
 
 } // namespace passerelle::hikvision

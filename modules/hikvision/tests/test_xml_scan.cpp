@@ -389,3 +389,35 @@ TEST_CASE("FoldQuery: a repeat EventState folds is decoded without attrs; the st
     CHECK(out[2].attr("mac") == "dd");
     CHECK(out[3].attr("mac") == "ee");
 }
+
+TEST_CASE("decode_part into a reused Decoded gives what a fresh one does, part after part", "[hikvision][xml]") {
+    std::vector<Part> parts;
+    for (auto& body : hiktest::load_samples("hiksink_samples_cam.txt")) {
+        Part p;
+        p.media_type = "application/xml";
+        p.body = std::move(body);
+        parts.push_back(std::move(p));
+    }
+    // Between them: an error, a JSON event, an image, an unknown type, a region list.
+    auto add = [&](const char* type, std::string body) {
+        Part p;
+        p.media_type = type;
+        p.body = std::move(body);
+        parts.insert(parts.begin() + static_cast<std::ptrdiff_t>(parts.size() / 2), std::move(p));
+    };
+    add("application/xml", "<EventNotificationAlert><eventType>VMD</eventType>");
+    add("application/json", R"({"eventType":"doorbell","dateTime":"2024-01-01T00:00:00Z"})");
+    add("image/jpeg", "\xff\xd8 not really");
+    add("text/plain", "hello");
+    add("application/xml", "<EventNotificationAlert><channelID>2</channelID><eventType>regionEntrance</eventType>"
+                           "<DetectionRegionList><DetectionRegionEntry><regionID>1</regionID></DetectionRegionEntry>"
+                           "<DetectionRegionEntry><regionID>2</regionID></DetectionRegionEntry>"
+                           "</DetectionRegionList></EventNotificationAlert>");
+    Decoded reused;
+    for (const auto& p : parts) {
+        decode_part(p, DecodeScope::for_event_state, nullptr, reused);
+        const Decoded fresh = decode_part(p, DecodeScope::for_event_state);
+        REQUIRE(reused.error == fresh.error);
+        REQUIRE(decoded_text(reused) == decoded_text(fresh));
+    }
+}
