@@ -347,6 +347,10 @@ private:
     std::string_view value(const Frame& f) {
         if (!f.has_text) return {};
         if (plain_) return trim(f.text);
+        return decoded_value(f);
+    }
+    // The rare part with an entity or a CR, kept out of value(), which is inlined.
+    [[gnu::noinline]] std::string_view decoded_value(const Frame& f) {
         std::string scratch;
         std::string_view v = xml::text_value(f.text, f.text_cdata, scratch);
         if (v.data() != scratch.data()) return trim(v);
