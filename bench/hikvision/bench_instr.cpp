@@ -44,6 +44,7 @@ struct Totals {
 extern "C" __attribute__((noinline)) void hik_measure(const std::string& wire, int stage, int iterations, Totals& t) {
     EventState st;
     std::vector<passerelle::Event> out;
+    Decoded d; // reused part after part, as alert_stream.cpp does
     int64_t now = 1'700'000'000'000'000'000;
     for (int it = 0; it < iterations; ++it) {
         MultipartParser p;
@@ -52,7 +53,7 @@ extern "C" __attribute__((noinline)) void hik_measure(const std::string& wire, i
                 ++t.parts;
                 if (stage == 0) return;
                 now += 1'000'000;
-                Decoded d = decode_part(part, DecodeScope::for_event_state); // as alert_stream.cpp
+                decode_part(part, DecodeScope::for_event_state, &st, d); // as alert_stream.cpp
                 t.notifications += d.notifications.size();
                 if (stage == 1) return;
                 if (d.notifications.empty()) st.on_other_part(now, out);

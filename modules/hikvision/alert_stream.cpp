@@ -42,6 +42,7 @@ struct AlertStream::Impl : std::enable_shared_from_this<Impl> {
     std::unique_ptr<MultipartParser> parser;
     EventState state;
     std::vector<Event> out;
+    Decoded decoded; // the last part's, kept to reuse its vector
     Stats stats;
     std::minstd_rand rng; // jitter only: 8 bytes of state, not mt19937_64's 2.5 KB per device
 
@@ -151,7 +152,9 @@ struct AlertStream::Impl : std::enable_shared_from_this<Impl> {
             state.on_image(part.body, part.media_type, now, out);
             return;
         }
-        Decoded d = decode_part(part, DecodeScope::for_event_state);
+        // `state` says which keys it folds: their repeats are decoded without attrs.
+        Decoded& d = decoded;
+        decode_part(part, DecodeScope::for_event_state, &state, d);
         if (!d.error.empty()) {
             ++stats.parse_errors;
             count("parse_errors");

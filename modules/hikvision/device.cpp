@@ -299,14 +299,17 @@ struct Device::Impl {
     void on_events(std::vector<Event>& evs) {
         for (Event& e : evs) {
             if (std::string n = channel_name(e.channel); !n.empty()) e.attrs["channel_name"] = std::move(n);
-            if (!e.attachment.empty()) {
-                if (!cfg.image_dir.empty())
-                    e.attachment_path = save_image(e.attachment, e.attachment_mime, e.channel, e.code);
-                queue.push_back({std::move(e), false});
+            if (!e.attachment.empty() && !cfg.image_dir.empty())
+                e.attachment_path = save_image(e.attachment, e.attachment_mime, e.channel, e.code);
+            const bool wants = e.attachment.empty() && e.state != State::stop &&
+                               (cfg.snapshot_on.count(e.type) || cfg.snapshot_on.count(e.code));
+            // The queue only keeps events in order behind one waiting for its
+            // snapshot: with none waiting, an event goes out at once (no move
+            // into the deque and out again, per event).
+            if (!wants && queue.empty()) {
+                self.publish(e);
                 continue;
             }
-            const bool wants = e.state != State::stop &&
-                               (cfg.snapshot_on.count(e.type) || cfg.snapshot_on.count(e.code));
             queue.push_back({std::move(e), wants});
             if (wants) fetch_event_snapshot(&queue.back());
         }

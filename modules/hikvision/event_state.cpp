@@ -1,8 +1,22 @@
 #include "event_state.hpp"
 
 #include <algorithm>
+#include <tuple>
+#include <utility>
 
 namespace passerelle::hikvision {
+namespace {
+
+// attrs.insert_or_assign(key, value), the strings built in place (no temporary key).
+void set(Event& e, std::string_view key, std::string_view value) {
+    auto it = e.attrs.lower_bound(key);
+    if (it != e.attrs.end() && it->first == key)
+        it->second.assign(value);
+    else
+        e.attrs.emplace_hint(it, std::piecewise_construct, std::forward_as_tuple(key), std::forward_as_tuple(value));
+}
+
+} // namespace
 
 bool is_smart_type(std::string_view t) {
     return t == "intrusion" || t == "line_crossing" || t == "region_entrance" || t == "region_exit" ||
@@ -17,7 +31,7 @@ void EventState::release_held(std::vector<Event>& out) {
     held_.reset();
 }
 
-void EventState::emit(Event ev, int pictures, int64_t now_ns, std::vector<Event>& out) {
+void EventState::emit(Event&& ev, int pictures, int64_t now_ns, std::vector<Event>& out) {
     release_held(out);
     if (pictures > 0) {
         held_ = std::move(ev);
@@ -33,8 +47,8 @@ Event EventState::make_stop(Active&& a, int64_t time_ns, int64_t now_ns, bool sy
     stop.state = State::stop;
     stop.time_ns = time_ns;
     stop.received_ns = now_ns;
-    stop.attrs.insert_or_assign("repeats", std::to_string(a.repeats));
-    stop.attrs.insert_or_assign("synthesized", synthesized ? "true" : "false");
+    set(stop, "repeats", std::to_string(a.repeats));
+    set(stop, "synthesized", synthesized ? "true" : "false");
     return stop;
 }
 
@@ -78,8 +92,9 @@ void EventState::on_notification(Notification&& n, int64_t now_ns, std::vector<E
     }
 
     Key key{ev.channel, ev.code, std::string(ev.attr("region")), std::string(ev.attr("target"))};
-    auto it = active_.find(key);
-    if (it != active_.end()) {
+    // One descent for both the lookup and the insertion.
+    auto it = active_.lower_bound(key);
+    if (it != active_.end() && it->first == key) {
         // Still going: fold. (If the silence exceeded the timeout, poll() should
         // have stopped it already; a caller that polls late still gets a fold.)
         ++it->second.repeats;
@@ -89,12 +104,19 @@ void EventState::on_notification(Notification&& n, int64_t now_ns, std::vector<E
         return;
     }
     ev.state = State::start;
-    Active a;
+    // Built in its node: the start's copy (the stop's template) is made once, never moved.
+    Active& a = active_.emplace_hint(it, std::piecewise_construct, std::forward_as_tuple(std::move(key)),
+                                     std::forward_as_tuple())->second;
     a.start = ev;
     a.last_seen_ns = now_ns;
     a.last_device_ns = ev.time_ns;
-    active_.emplace(std::move(key), std::move(a));
     emit(std::move(ev), pictures, now_ns, out);
+}
+
+bool EventState::folds(int32_t channel, std::string_view code, std::string_view region,
+                       std::string_view target) const {
+    if (active_.empty()) return false; // no Key to build
+    return active_.count(Key{channel, std::string(code), std::string(region), std::string(target)}) != 0;
 }
 
 void EventState::on_image(std::string_view bytes, std::string_view mime, int64_t, std::vector<Event>& out) {

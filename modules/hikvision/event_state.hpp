@@ -49,7 +49,7 @@ struct EventStateOptions {
 // intrusion, line_crossing, region_entrance/exit, object_left/removed, face, scene_change.
 bool is_smart_type(std::string_view type);
 
-class EventState {
+class EventState : public FoldQuery {
 public:
     explicit EventState(EventStateOptions options = {});
 
@@ -57,6 +57,9 @@ public:
     void on_notification(const Notification& n, int64_t now_ns, std::vector<Event>& out);
     // Same, taking the event out of n (no copy of its attrs on the hot path).
     void on_notification(Notification&& n, int64_t now_ns, std::vector<Event>& out);
+    // An active notification with this key would be folded (see FoldQuery).
+    bool folds(int32_t channel, std::string_view code, std::string_view region,
+               std::string_view target) const override;
     // An image part (JPEG/PNG) received at now_ns.
     void on_image(std::string_view bytes, std::string_view mime, int64_t now_ns, std::vector<Event>& out);
     // Any other part (or a part that failed to decode): releases a held event.
@@ -83,7 +86,7 @@ private:
         int64_t last_device_ns = 0; // device time of the last active
     };
 
-    void emit(Event ev, int pictures, int64_t now_ns, std::vector<Event>& out);
+    void emit(Event&& ev, int pictures, int64_t now_ns, std::vector<Event>& out);
     void release_held(std::vector<Event>& out);
     Event make_stop(Active&& a, int64_t time_ns, int64_t now_ns, bool synthesized) const;
 

@@ -10,6 +10,8 @@
 #include <array>
 #include <cstring>
 #include <list>
+#include <tuple>
+#include <utility>
 
 namespace passerelle::hikvision {
 namespace detail {
@@ -22,14 +24,6 @@ bool iequals(std::string_view a, std::string_view b) {
     for (size_t i = 0; i < a.size(); ++i)
         if (lower(a[i]) != lower(b[i])) return false;
     return true;
-}
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n'))
-        s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
-        s.remove_suffix(1);
-    return s;
 }
 
 int32_t parse_channel(std::string_view s) {
@@ -65,9 +59,16 @@ std::string camel_to_snake(std::string_view s) {
     return out;
 }
 
-void set_attr(Event& e, std::string key, std::string_view value) {
+void set_attr(Event& e, std::string_view key, std::string_view value) {
     value = trim(value);
-    if (!value.empty()) e.attrs.insert_or_assign(std::move(key), std::string(value));
+    if (value.empty()) return;
+    // insert_or_assign, with the key and value strings built in the node: no
+    // temporaries (a temporary key was an allocation of its own past 15 bytes).
+    auto it = e.attrs.lower_bound(key);
+    if (it != e.attrs.end() && it->first == key)
+        it->second.assign(value);
+    else
+        e.attrs.emplace_hint(it, std::piecewise_construct, std::forward_as_tuple(key), std::forward_as_tuple(value));
 }
 
 namespace {
@@ -122,9 +123,9 @@ Activity parse_activity(std::string_view s) {
 
 void finish_notification(Notification& n, std::string_view code, std::string_view relation) {
     Event& e = n.event;
-    e.module = "hikvision";
-    e.code = std::string(code);
-    e.type = std::string(normalize_event_type(relation.empty() ? code : relation));
+    e.module.assign("hikvision");
+    e.code.assign(code);
+    e.type.assign(normalize_event_type(relation.empty() ? code : relation));
     if (!relation.empty()) set_attr(e, "relation_event", relation);
     if (iequals(code, "videoloss") && n.activity == Activity::inactive) n.heartbeat = true;
     if (iequals(code, "heartbeat")) {
@@ -145,6 +146,12 @@ void set_time(Event& e, std::string_view raw) {
 
 namespace {
 using namespace detail;
+
+// Equality with a name known at compile time, inlined: GCC kept
+// string_view::compare out of line, a call per field name of every part.
+inline bool is(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && std::memcmp(a.data(), b.data(), b.size()) == 0;
+}
 
 bool digits(std::string_view s, size_t at, size_t n, int& out) {
     if (at + n > s.size()) return false;
@@ -328,9 +335,11 @@ xml::Token scan(xml::Scanner& sc, std::array<Frame, kLevels>& frames, Open&& ope
 
 class AlertDecoder {
 public:
-    AlertDecoder(std::string_view body, DecodeScope scope) : body_(body), scope_(scope) {}
+    AlertDecoder(std::string_view body, DecodeScope scope, const FoldQuery* folds)
+        : body_(body), scope_(scope), folds_(scope == DecodeScope::for_event_state ? folds : nullptr) {}
 
-    Decoded run();
+    // Into `out` (cleared first): a caller decoding part after part reuses its vector.
+    void run(Decoded& out);
 
 private:
     // The trimmed value of an element's text. Values that need decoding
@@ -338,6 +347,10 @@ private:
     std::string_view value(const Frame& f) {
         if (!f.has_text) return {};
         if (plain_) return trim(f.text);
+        return decoded_value(f);
+    }
+    // The rare part with an entity or a CR, kept out of value(), which is inlined.
+    [[gnu::noinline]] std::string_view decoded_value(const Frame& f) {
         std::string scratch;
         std::string_view v = xml::text_value(f.text, f.text_cdata, scratch);
         if (v.data() != scratch.data()) return trim(v);
@@ -346,15 +359,20 @@ private:
     }
     void on_open(size_t level);
     void on_close(size_t level, size_t content_end);
-    void flatten_block(const Block& b);
+    void flatten_block(const Block& b, Event& e);
+    bool only_folded(int32_t channel) const;
 
     std::string_view body_;
     DecodeScope scope_;
+    const FoldQuery* folds_;
     bool plain_ = false;
     std::array<Frame, kLevels> frames_{};
     std::list<std::string> store_;
 
-    Notification n_;
+    // What the scan reads into the notification; the rest is set once the part
+    // is known good, in the notification built in place in the result.
+    Activity activity_ = Activity::none;
+    int64_t time_ns_ = 0;
     std::string_view code_, relation_, channel_id_, dyn_channel_, io_port_, trans_type_;
     // Attrs from the root's fields, set once the whole part is read (a stop's
     // attrs come from its start: an inactive part for EventState needs none).
@@ -376,51 +394,50 @@ private:
 void AlertDecoder::on_open(size_t level) {
     const std::string_view name = frames_[level].name;
     if (level == 2) {
-        if (name == "DetectionRegionList") regions_.clear(); // the last list is the one read
+        if (is(name, "DetectionRegionList")) regions_.clear(); // the last list is the one read
     } else if (level == 3) {
-        if (frames_[2].name == "DetectionRegionList" && name == "DetectionRegionEntry") entry_ = {};
-        else if (frames_[2].name == "DurationList") take_relation_ = relation_.empty();
+        if (is(frames_[2].name, "DetectionRegionList") && is(name, "DetectionRegionEntry")) entry_ = {};
+        else if (is(frames_[2].name, "DurationList")) take_relation_ = relation_.empty();
     }
 }
 
 void AlertDecoder::on_close(size_t level, size_t content_end) {
     const Frame& f = frames_[level];
-    Event& e = n_.event;
     if (level == 2) {
         // A child of EventNotificationAlert: the fields the mapping reads.
         std::string_view name = f.name;
         switch (name.empty() ? 0 : name.front()) {
         case 'a':
-            if (name == "activePostCount") keep(later_.active_post_count, value(f));
+            if (is(name, "activePostCount")) keep(later_.active_post_count, value(f));
             break;
         case 'c':
-            if (name == "channelID") channel_id_ = value(f);
-            else if (name == "channelName") keep(later_.channel_name, value(f));
+            if (is(name, "channelID")) channel_id_ = value(f);
+            else if (is(name, "channelName")) keep(later_.channel_name, value(f));
             break;
         case 'd':
-            if (name == "dateTime") {
+            if (is(name, "dateTime")) {
                 const std::string_view v = value(f);
                 keep(later_.device_time, v);
                 if (!v.empty())
-                    if (auto t = parse_device_time(v)) e.time_ns = *t;
+                    if (auto t = parse_device_time(v)) time_ns_ = *t;
             }
-            else if (name == "dynChannelID") dyn_channel_ = value(f);
-            else if (name == "detectionPicturesNumber") pictures_ = parse_small_int(value(f));
-            else if (name == "detectionPictureTransType") trans_type_ = value(f);
+            else if (is(name, "dynChannelID")) dyn_channel_ = value(f);
+            else if (is(name, "detectionPicturesNumber")) pictures_ = parse_small_int(value(f));
+            else if (is(name, "detectionPictureTransType")) trans_type_ = value(f);
             break;
         case 'e':
-            if (name == "eventType") code_ = value(f);
-            else if (name == "eventState") n_.activity = parse_activity(value(f));
-            else if (name == "eventDescription") keep(later_.description, value(f));
+            if (is(name, "eventType")) code_ = value(f);
+            else if (is(name, "eventState")) activity_ = parse_activity(value(f));
+            else if (is(name, "eventDescription")) keep(later_.description, value(f));
             break;
         case 'i':
-            if (name == "inputIOPortID") io_port_ = value(f);
+            if (is(name, "inputIOPortID")) io_port_ = value(f);
             break;
         case 'm':
-            if (name == "macAddress") keep(later_.mac, value(f));
+            if (is(name, "macAddress")) keep(later_.mac, value(f));
             break;
         case 't':
-            if (name == "targetType") keep(later_.target, value(f));
+            if (is(name, "targetType")) keep(later_.target, value(f));
             break;
         case 'D': // DetectionRegionList / DurationList: read at levels 3 and 4
             break;
@@ -430,21 +447,21 @@ void AlertDecoder::on_close(size_t level, size_t content_end) {
             break;
         }
     } else if (level == 3) {
-        if (frames_[2].name == "DetectionRegionList" && f.name == "DetectionRegionEntry" &&
+        if (is(frames_[2].name, "DetectionRegionList") && is(f.name, "DetectionRegionEntry") &&
             !(entry_.region.empty() && entry_.target.empty()))
             regions_.push_back(entry_);
     } else if (level == 4) {
-        if (frames_[2].name == "DetectionRegionList" && frames_[3].name == "DetectionRegionEntry") {
-            if (f.name == "regionID") entry_.region = value(f);
-            else if (f.name == "detectionTarget" || f.name == "targetType") entry_.target = value(f);
-        } else if (frames_[2].name == "DurationList" && take_relation_ && f.name == "relationEvent") {
+        if (is(frames_[2].name, "DetectionRegionList") && is(frames_[3].name, "DetectionRegionEntry")) {
+            if (is(f.name, "regionID")) entry_.region = value(f);
+            else if (is(f.name, "detectionTarget") || is(f.name, "targetType")) entry_.target = value(f);
+        } else if (is(frames_[2].name, "DurationList") && take_relation_ && is(f.name, "relationEvent")) {
             relation_ = value(f);
             take_relation_ = false;
         }
     }
 }
 
-void AlertDecoder::flatten_block(const Block& b) {
+void AlertDecoder::flatten_block(const Block& b, Event& e) {
     // The block's content is balanced (the whole part scanned cleanly): its
     // children are this scanner's top-level elements.
     xml::Scanner sc(body_.substr(b.begin, b.end - b.begin));
@@ -453,12 +470,29 @@ void AlertDecoder::flatten_block(const Block& b) {
         sc, frames_, [](size_t) {},
         [&](size_t level, size_t) {
             const Frame& f = frames_[level];
-            if (level == 1 && !f.first_child_element) set_attr(n_.event, camel_to_snake(f.name), value(f));
+            if (level == 1 && !f.first_child_element) set_attr(e, camel_to_snake(f.name), value(f));
         });
 }
 
-Decoded AlertDecoder::run() {
-    Decoded out;
+// An active part that EventState will fold: it stays active once finished
+// (finish_notification makes heartbeats and pulse kinds none), and its key --
+// channel, code, region, target -- is active already. Region and target are
+// then only what the root says: no region list, no event block flattened
+// (its leaves could set attrs.region or attrs.target).
+bool AlertDecoder::only_folded(int32_t channel) const {
+    if (!folds_ || activity_ != Activity::active || !regions_.empty()) return false;
+    // The query first: cheap when nothing is active (a start), where the checks below are not.
+    if (!folds_->folds(channel, code_, {}, later_.target)) return false;
+    if (iequals(code_, "heartbeat") || is_pulse_type(normalize_event_type(relation_.empty() ? code_ : relation_)))
+        return false;
+    for (size_t b = 0; b < nblocks_; ++b)
+        if (iequals(blocks_[b].name, code_)) return false;
+    return true;
+}
+
+void AlertDecoder::run(Decoded& out) {
+    out.notifications.clear();
+    out.error.clear();
     xml::Scanner sc(body_);
     plain_ = sc.plain();
     // The first element is the document's root (pugixml's document_element()).
@@ -470,7 +504,7 @@ Decoded AlertDecoder::run() {
             if (!root_seen) {
                 root_seen = true;
                 root_name = sc.name();
-                is_alert = sc.local() == "EventNotificationAlert";
+                is_alert = is(sc.local(), "EventNotificationAlert");
             } else if (level >= 2 && !root_done && is_alert) {
                 on_open(level);
             }
@@ -481,17 +515,20 @@ Decoded AlertDecoder::run() {
         });
     if (t == xml::Token::error) {
         out.error = std::string("invalid XML: ") + sc.error() + " at offset " + std::to_string(sc.offset());
-        return out;
+        return;
     }
     if (!is_alert) {
         out.error = "not an EventNotificationAlert: <" + std::string(root_name) + ">";
-        return out;
+        return;
     }
     if (code_.empty()) {
         out.error = "EventNotificationAlert without eventType";
-        return out;
+        return;
     }
-    Event& e = n_.event;
+    Notification& n = out.notifications.emplace_back(); // in place: never moved on the usual path
+    n.activity = activity_;
+    Event& e = n.event;
+    e.time_ns = time_ns_;
     // Channel: channelID, else dynChannelID (NVRs), else the alarm input port.
     int32_t ch = parse_channel(channel_id_);
     if (ch == 0) ch = parse_channel(dyn_channel_);
@@ -500,8 +537,8 @@ Decoded AlertDecoder::run() {
     // For EventState, an inactive part only ends what its start began: it
     // needs channel, code, time, region and target (the videoloss heartbeat,
     // every ~10 s per device, is one).
-    const bool lean = scope_ == DecodeScope::for_event_state && n_.activity == Activity::inactive;
-    if (!lean) {
+    const bool lean_inactive = scope_ == DecodeScope::for_event_state && n.activity == Activity::inactive;
+    if (!lean_inactive && !only_folded(ch)) {
         set_attr(e, "mac", later_.mac);
         set_attr(e, "channel_name", later_.channel_name);
         set_attr(e, "device_time", later_.device_time);
@@ -510,32 +547,35 @@ Decoded AlertDecoder::run() {
         if (!io_port_.empty()) set_attr(e, "input_port", io_port_);
     }
     set_attr(e, "target", later_.target);
-    if (pictures_ > 0 && (trans_type_.empty() || iequals(trans_type_, "binary"))) n_.pictures_expected = pictures_;
+    if (pictures_ > 0 && (trans_type_.empty() || iequals(trans_type_, "binary"))) n.pictures_expected = pictures_;
     for (size_t b = 0; b < nblocks_; ++b)
-        if (iequals(blocks_[b].name, code_)) flatten_block(blocks_[b]);
-    finish_notification(n_, code_, relation_);
+        if (iequals(blocks_[b].name, code_)) flatten_block(blocks_[b], e);
+    finish_notification(n, code_, relation_);
     // A pulse kind (door, doorbell) or a "heartbeat" code is no longer inactive:
     // it is published as is, so decode it whole.
-    if (lean && n_.activity != Activity::inactive) return AlertDecoder(body_, DecodeScope::everything).run();
+    if (lean_inactive && n.activity != Activity::inactive)
+        return AlertDecoder(body_, DecodeScope::everything, nullptr).run(out);
 
     // One notification per detection region (region and target differ per entry).
-    if (regions_.empty()) {
-        out.notifications.push_back(std::move(n_));
-        return out;
-    }
+    if (regions_.empty()) return;
+    const Notification base = std::move(n);
+    out.notifications.clear();
     out.notifications.reserve(regions_.size());
     for (const Region& r : regions_) {
-        Notification copy = n_;
+        Notification copy = base;
         set_attr(copy.event, "region", r.region);
         set_attr(copy.event, "target", r.target);
         out.notifications.push_back(std::move(copy));
     }
-    return out;
 }
 
 } // namespace
 
-Decoded decode_xml(std::string_view body, DecodeScope scope) { return AlertDecoder(body, scope).run(); }
+Decoded decode_xml(std::string_view body, DecodeScope scope, const FoldQuery* folds) {
+    Decoded out;
+    AlertDecoder(body, scope, folds).run(out);
+    return out;
+}
 
 namespace {
 
@@ -596,17 +636,32 @@ Decoded decode_json(std::string_view body) {
     return out;
 }
 
-Decoded decode_part(const Part& part, DecodeScope scope) {
-    if (part.is_binary()) return {};
-    if (part.is_json()) return decode_json(part.body);
-    if (part.is_xml()) return decode_xml(part.body, scope);
+void decode_part(const Part& part, DecodeScope scope, const FoldQuery* folds, Decoded& out) {
+    if (part.is_binary()) {
+        out.notifications.clear();
+        out.error.clear();
+        return;
+    }
+    if (part.is_json()) {
+        out = decode_json(part.body);
+        return;
+    }
+    if (part.is_xml()) return AlertDecoder(part.body, scope, folds).run(out);
     // Unknown text type: sniff.
     std::string_view b = trim(part.body);
-    if (!b.empty() && b.front() == '<') return decode_xml(part.body, scope);
-    if (!b.empty() && b.front() == '{') return decode_json(part.body);
-    Decoded d;
-    d.error = "unsupported part type '" + part.media_type + "'";
-    return d;
+    if (!b.empty() && b.front() == '<') return AlertDecoder(part.body, scope, folds).run(out);
+    if (!b.empty() && b.front() == '{') {
+        out = decode_json(part.body);
+        return;
+    }
+    out.notifications.clear();
+    out.error = "unsupported part type '" + part.media_type + "'";
+}
+
+Decoded decode_part(const Part& part, DecodeScope scope, const FoldQuery* folds) {
+    Decoded out;
+    decode_part(part, scope, folds, out);
+    return out;
 }
 
 } // namespace passerelle::hikvision

@@ -48,9 +48,26 @@ struct Decoded {
 // events EventState emits are the same either way.
 enum class DecodeScope { everything, for_event_state };
 
+// With DecodeScope::for_event_state, the EventState the notifications go to
+// (it is one) may say which active keys it will only fold, that is count: an
+// active XML part with such a key is decoded without the attrs nothing reads
+// (most parts of an ongoing condition, which devices repeat every second).
+class FoldQuery {
+public:
+    virtual bool folds(int32_t channel, std::string_view code, std::string_view region,
+                       std::string_view target) const = 0;
+
+protected:
+    ~FoldQuery() = default;
+};
+
 // Dispatches on the part's media type: XML, JSON; binary parts yield nothing.
-Decoded decode_part(const Part& part, DecodeScope scope = DecodeScope::everything);
-Decoded decode_xml(std::string_view body, DecodeScope scope = DecodeScope::everything);
+Decoded decode_part(const Part& part, DecodeScope scope = DecodeScope::everything, const FoldQuery* folds = nullptr);
+// Same, into `out` (cleared first): a stream decoding part after part reuses
+// one Decoded, so its vector is allocated once, not per part.
+void decode_part(const Part& part, DecodeScope scope, const FoldQuery* folds, Decoded& out);
+Decoded decode_xml(std::string_view body, DecodeScope scope = DecodeScope::everything,
+                   const FoldQuery* folds = nullptr);
 Decoded decode_json(std::string_view body);
 
 // Vendor eventType -> normalized passerelle type ("VMD" -> "motion", unknown -> "other").

@@ -11,15 +11,22 @@
 namespace passerelle::hikvision::detail {
 
 bool iequals(std::string_view a, std::string_view b);
-std::string_view trim(std::string_view s);
+// Inline: called for every value of every part, most of them already trimmed.
+inline std::string_view trim(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n'))
+        s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
+        s.remove_suffix(1);
+    return s;
+}
 // Positive decimal channel number, 0 when empty or not a number.
 int32_t parse_channel(std::string_view s);
 // Same, capped at 1000 (picture counts).
 int parse_small_int(std::string_view s);
 // "channelName" -> "channel_name", "URL" -> "url", "doorNo" -> "door_no".
 std::string camel_to_snake(std::string_view s);
-// Trimmed value set as attrs[key] unless empty.
-void set_attr(Event& e, std::string key, std::string_view value);
+// Trimmed value set as attrs[key] unless empty (replacing an earlier value).
+void set_attr(Event& e, std::string_view key, std::string_view value);
 Activity parse_activity(std::string_view s);
 // attrs.device_time and time_ns from the device's dateTime.
 void set_time(Event& e, std::string_view raw);

@@ -24,6 +24,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -63,7 +64,7 @@ public:
 
 private:
     Token fail(const char* message, size_t at);
-    Token markup(); // at '<'
+    [[gnu::noinline]] std::optional<Token> markup(); // at "<?" or "<!": nullopt when skipped
     Token start_tag();
     size_t name_end(size_t from) const; // first byte at or after `from` that is not a name character
     Token end_tag();
