@@ -1,5 +1,9 @@
 """Runs the real passerelle daemon for end-to-end tests: temp config, bounded
-waits, HTTP helpers (stdlib only), clean stop with SIGTERM."""
+waits, HTTP helpers (stdlib only), clean stop with SIGTERM.
+
+The tests of tests/e2e import it from their own folder; the other end-to-end tests
+(modules/*/tests, tests/delivery_e2e, ...) find it through the PYTHONPATH that
+their ctest entry sets."""
 import json
 import os
 import random
@@ -10,10 +14,52 @@ import sys
 import tempfile
 import textwrap
 import time
+import unittest
 import urllib.error
 import urllib.request
 
 BIN = os.environ.get("PASSERELLE_BIN", "build/bin/passerelle")
+# The test-only modules (counter, relay) of tests/e2e/modules; "" when not built.
+TEST_MODULES = os.environ.get("PASSERELLE_TEST_MODULES", "")
+
+
+def built_modules(binary=None):
+    """The folder of the modules built with the daemon (<build>/lib/passerelle beside <build>/bin)."""
+    return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(binary or BIN))), "lib", "passerelle")
+
+
+# Configs. Every test config starts with the same two tables: the daemon's state in its own
+# temp dir and the control API on loopback only; the tests add their instances and routes.
+# Each piece is TOML text, so a test can still .replace() a line of the result.
+
+def config(*sections, modules=(), api=""):
+    """A daemon config: [daemon] (state in @DIR@/state; `modules`, the module folders, when given),
+    [daemon.api] on 127.0.0.1:@PORT@ (`api`: more lines, e.g. a token), then `sections` in order
+    (TOML text, as instance(), route() and file_log() write it)."""
+    daemon = ["[daemon]", 'state_dir = "@DIR@/state"']
+    if modules:
+        daemon.append("modules = [%s]" % ", ".join('"%s"' % m for m in modules))
+    control = ["[daemon.api]", 'listen = "127.0.0.1:@PORT@"'] + ([api] if api else [])
+    tables = ["\n".join(daemon), "\n".join(control)] + [textwrap.dedent(s).strip("\n") for s in sections]
+    return "\n" + "\n\n".join(tables) + "\n"
+
+
+def instance(name, module, *settings):
+    """[instance.<name>] of `module`; `settings`: its other lines (TOML text, `interval = "1h"`)."""
+    return "\n".join(["[instance.%s]" % name, 'module = "%s"' % module] + [s.strip("\n") for s in settings])
+
+
+def route(to, when, *settings):
+    """A [[route]] to instance `to` of the events matching `when`, the inside of its inline table
+    ('source = "demo"'); `settings`: its other lines (action, params)."""
+    return "\n".join(["[[route]]", "when = { %s }" % when, 'to = "%s"' % to] + [s.strip("\n") for s in settings])
+
+
+def file_log(source=None, path="events.log", when=None):
+    """The sink the tests read events back from: instance `events`, a filelog writing
+    @DIR@/<path>, and the route to it of `source`'s events (or of those matching `when`)."""
+    return "\n\n".join([instance("events", "filelog", 'path = "@DIR@/%s"' % path),
+                        route("events", when or 'source = "%s"' % source)])
 
 
 def free_port(span=1):
@@ -165,6 +211,22 @@ class Daemon:
         if self.proc and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+
+
+class DaemonTestCase(unittest.TestCase):
+    """A TestCase whose daemons are killed at the end of each test, whatever happened."""
+
+    def start_daemon(self, config_text, env=None, port=None, **start):
+        """A Daemon on `config_text`, started (`start`: Daemon.start's arguments)."""
+        d = Daemon(config_text, env=env, port=port)
+        self.addCleanup(d.kill)
+        return d.start(**start)
+
+    def stop_cleanly(self, d):
+        """Stops `d` with SIGTERM and asserts it exits 0; returns the seconds it took."""
+        code, seconds = d.stop()
+        self.assertEqual(code, 0, d.log())
+        return seconds
 
 
 def read_jsonl(path):

@@ -7,28 +7,13 @@ import re
 import socket
 import unittest
 
-from daemon_harness import Daemon, free_port, run_cli
+from daemon_harness import Daemon, config, file_log, free_port, instance, run_cli
 
-CONFIG = """
-[daemon]
-state_dir = "@DIR@/state"
 
-[daemon.api]
-listen = "127.0.0.1:@PORT@"
-
-[instance.demo]
-module = "demo"
-interval = "{interval}"
-channels = {channels}
-
-[instance.events]
-module = "filelog"
-path = "@DIR@/logs/events.log"
-
-[[route]]
-when = {{ source = "demo" }}
-to = "events"
-"""
+def demo_config(interval, channels):
+    """The demo source (the module checks its `interval` and `channels`) to a file log."""
+    return config(instance("demo", "demo", 'interval = "%s"' % interval, "channels = %d" % channels),
+                  file_log("demo", path="logs/events.log"))
 
 
 def position(path, key):
@@ -43,7 +28,7 @@ def position(path, key):
 
 class ModuleValidation(unittest.TestCase):
     def test_a_value_the_module_refuses_fails_check_and_run_at_its_position(self):
-        d = Daemon(CONFIG.format(interval="0ms", channels=1))
+        d = Daemon(demo_config("0ms", 1))
         line, col = position(d.config_path, "interval")
         expected = "%s:%d:%d: instance.demo.interval: must be more than 0" % (d.config_path, line, col)
 
@@ -58,7 +43,7 @@ class ModuleValidation(unittest.TestCase):
         self.assertIn(expected, d.log())
 
     def test_every_refused_instance_is_reported_at_once(self):
-        d = Daemon(CONFIG.format(interval="0ms", channels=1) + '\n[instance.other]\nmodule = "demo"\nchannels = 99\n')
+        d = Daemon(demo_config("0ms", 1) + '\n[instance.other]\nmodule = "demo"\nchannels = 99\n')
         code, out, err = run_cli("check", "-c", d.config_path)
         self.assertEqual(code, 2, out + err)
         self.assertRegex(out, r"passerelle\.toml:\d+:\d+: instance\.demo\.interval: must be more than 0")
@@ -70,7 +55,7 @@ class ModuleValidation(unittest.TestCase):
                       out.splitlines(), out)
 
     def test_a_valid_config_says_ok(self):
-        d = Daemon(CONFIG.format(interval="5s", channels=2))
+        d = Daemon(demo_config("5s", 2))
         code, out, err = run_cli("check", "-c", d.config_path)
         self.assertEqual(code, 0, out + err)
         self.assertIn("%s: OK (2 instances, 1 route)" % d.config_path, out)
@@ -82,7 +67,7 @@ class ModuleValidation(unittest.TestCase):
         blocker.bind(("127.0.0.1", port))
         blocker.listen()
         try:
-            d = Daemon(CONFIG.format(interval="5s", channels=1), port=port)
+            d = Daemon(demo_config("5s", 1), port=port)
             before = sorted(os.listdir(d.dir))
             code, out, err = run_cli("check", "-c", d.config_path)
             self.assertEqual(code, 0, out + err)

@@ -5,46 +5,23 @@ import os
 import re
 import signal
 import socket
-import subprocess
 import threading
 import time
 import unittest
 import urllib.request
 
-from daemon_harness import Daemon, free_port, read_jsonl, run_cli, wait_until
-
-BASE_CONFIG = """
-[daemon]
-state_dir = "@DIR@/state"
-
-[daemon.api]
-listen = "127.0.0.1:@PORT@"
-{token}
-
-[instance.demo]
-module = "demo"
-interval = "{interval}"
-
-[instance.events]
-module = "filelog"
-path = "@DIR@/{log}"
-
-[[route]]
-when = {{ source = "demo" }}
-to = "events"
-"""
+from daemon_harness import (TEST_MODULES, Daemon, DaemonTestCase, built_modules, config, file_log, free_port,
+                            instance, read_jsonl, run_cli, wait_until)
 
 
-def config(interval="100ms", log="events.log", token=""):
-    return BASE_CONFIG.format(interval=interval, log=log, token=token)
+def demo_config(interval="100ms", log="events.log", token=""):
+    """The demo source to a file log; `token`: the control API's token line."""
+    return config(instance("demo", "demo", 'interval = "%s"' % interval), file_log("demo", path=log), api=token)
 
 
-class DemoToFileLog(unittest.TestCase):
+class DemoToFileLog(DaemonTestCase):
     def setUp(self):
-        self.d = Daemon(config()).start()
-
-    def tearDown(self):
-        self.d.kill()
+        self.d = self.start_daemon(demo_config())
 
     def test_events_reach_the_file_log_with_the_documented_fields(self):
         log = self.d.path("events.log")
@@ -143,9 +120,9 @@ class DemoToFileLog(unittest.TestCase):
         self.assertEqual({"SSE0", "SSE1"}, {e["code"] for e in received if e["code"].startswith("SSE")})
 
 
-class Lifecycle(unittest.TestCase):
+class Lifecycle(DaemonTestCase):
     def test_sigterm_stops_cleanly_within_5s_and_flushes(self):
-        d = Daemon(config(interval="20ms")).start()
+        d = self.start_daemon(demo_config(interval="20ms"))
         wait_until(lambda: len(read_jsonl(d.path("events.log"))) >= 5)
         code, took = d.stop()
         self.assertEqual(code, 0, d.log())
@@ -157,7 +134,7 @@ class Lifecycle(unittest.TestCase):
                 json.loads(line)
 
     def test_ids_keep_increasing_across_restarts(self):
-        d = Daemon(config(interval="20ms")).start()
+        d = self.start_daemon(demo_config(interval="20ms"))
         wait_until(lambda: len(read_jsonl(d.path("events.log"))) >= 3)
         self.assertEqual(d.stop()[0], 0)
         first = max(e["id"] for e in read_jsonl(d.path("events.log")))
@@ -169,16 +146,16 @@ class Lifecycle(unittest.TestCase):
         self.assertGreater(second, first)
 
     def test_sighup_reload_good_then_bad_config(self):
-        d = Daemon(config(interval="50ms")).start()
+        d = self.start_daemon(demo_config(interval="50ms"))
         try:
             wait_until(lambda: len(read_jsonl(d.path("events.log"))) >= 1)
             # Good: the sink's path changes, so only the sink restarts; the demo keeps running.
-            d.write_config(config(interval="50ms", log="moved.log"))
+            d.write_config(demo_config(interval="50ms", log="moved.log"))
             d.signal(signal.SIGHUP)
             self.assertTrue(wait_until(lambda: len(read_jsonl(d.path("moved.log"))) >= 2), d.log())
             self.assertIn("reloaded: 1 instance(s) restarted or added", d.log())
             # Bad: refused with its error, the running config is kept.
-            d.write_config(config(interval="50ms", log="moved.log") + '\n[instance.oops]\nmodule = "nope"\n')
+            d.write_config(demo_config(interval="50ms", log="moved.log") + '\n[instance.oops]\nmodule = "nope"\n')
             d.signal(signal.SIGHUP)
             self.assertTrue(wait_until(lambda: "reload refused" in d.log()), d.log())
             self.assertIn("instance.oops.module", d.log())
@@ -189,11 +166,11 @@ class Lifecycle(unittest.TestCase):
             self.assertEqual(d.stop()[0], 0)
 
     def test_sd_notify_ready(self):
-        sock_path = os.path.join(Daemon(config()).dir, "notify.sock")
+        sock_path = os.path.join(Daemon(demo_config()).dir, "notify.sock")
         srv = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         srv.bind(sock_path)
         srv.settimeout(15)
-        d = Daemon(config(), env={"NOTIFY_SOCKET": sock_path}).start(wait_ready=False)
+        d = self.start_daemon(demo_config(), env={"NOTIFY_SOCKET": sock_path}, wait_ready=False)
         try:
             msg = srv.recv(1024).decode()
             self.assertEqual(msg, "READY=1")
@@ -202,9 +179,9 @@ class Lifecycle(unittest.TestCase):
             srv.close()
 
 
-class Auth(unittest.TestCase):
+class Auth(DaemonTestCase):
     def test_token_by_header_and_query(self):
-        d = Daemon(config(token='token = "s3cret-token-value"')).start()
+        d = self.start_daemon(demo_config(token='token = "s3cret-token-value"'))
         try:
             self.assertEqual(d.get("/healthz")[0], 200)
             self.assertEqual(d.get("/api/v1/instances")[0], 401)
@@ -219,11 +196,11 @@ class Auth(unittest.TestCase):
 
 class BadInput(unittest.TestCase):
     def test_check_reports_errors_with_positions_and_exit_2(self):
-        d = Daemon(config() + '\n[instance.cam]\nmodule = "demo"\nintervall = "5s"\n')
+        d = Daemon(demo_config() + '\n[instance.cam]\nmodule = "demo"\nintervall = "5s"\n')
         code, out, err = run_cli("check", "-c", d.config_path)
         self.assertEqual(code, 2, out + err)
         self.assertRegex(out, r"passerelle\.toml:\d+:\d+: instance\.cam\.intervall: .*did you mean 'interval'")
-        good = Daemon(config())
+        good = Daemon(demo_config())
         code, out, err = run_cli("check", "-c", good.config_path)
         self.assertEqual(code, 0, out + err)
 
@@ -238,7 +215,7 @@ class BadInput(unittest.TestCase):
         blocker.bind(("127.0.0.1", port))
         blocker.listen()
         try:
-            d = Daemon(config(), port=port)
+            d = Daemon(demo_config(), port=port)
             d.start(wait_ready=False)
             code = d.proc.wait(timeout=15)
             self.assertEqual(code, 2)
@@ -247,60 +224,32 @@ class BadInput(unittest.TestCase):
             blocker.close()
 
     def test_non_loopback_without_token_is_refused(self):
-        d = Daemon(config().replace('listen = "127.0.0.1:@PORT@"', 'listen = "0.0.0.0:@PORT@"'))
+        d = Daemon(demo_config().replace('listen = "127.0.0.1:@PORT@"', 'listen = "0.0.0.0:@PORT@"'))
         d.start(wait_ready=False)
         self.assertEqual(d.proc.wait(timeout=15), 2)
         self.assertIn("token", d.log())
 
     def test_unwritable_state_dir(self):
-        d = Daemon(config())
+        d = Daemon(demo_config())
         with open(d.path("afile"), "w") as f:
             f.write("x")
-        d.write_config(config().replace('state_dir = "@DIR@/state"', 'state_dir = "@DIR@/afile/state"'))
+        d.write_config(demo_config().replace('state_dir = "@DIR@/state"', 'state_dir = "@DIR@/afile/state"'))
         d.start(wait_ready=False)
         self.assertEqual(d.proc.wait(timeout=15), 2)
         self.assertIn("state_dir", d.log())
 
 
-if __name__ == "__main__":
-    unittest.main(verbosity=2)
+# The demo source to a file log, and an instance of the relay test module.
+RELAY_CONFIG = config(instance("demo", "demo", 'interval = "1h"'), instance("relay", "relay"), file_log("demo"),
+                      modules=(built_modules(), TEST_MODULES))
 
 
-RELAY_CONFIG = """
-[daemon]
-state_dir = "@DIR@/state"
-modules = ["{lib}", "{test_modules}"]
-
-[daemon.api]
-listen = "127.0.0.1:@PORT@"
-
-[instance.demo]
-module = "demo"
-interval = "1h"
-
-[instance.relay]
-module = "relay"
-
-[instance.events]
-module = "filelog"
-path = "@DIR@/events.log"
-
-[[route]]
-when = {{ source = "demo" }}
-to = "events"
-"""
-
-
-@unittest.skipUnless(os.environ.get("PASSERELLE_TEST_MODULES"), "needs the relay test module")
-class ModuleRunsAnotherInstancesAction(unittest.TestCase):
+@unittest.skipUnless(TEST_MODULES, "needs the relay test module")
+class ModuleRunsAnotherInstancesAction(DaemonTestCase):
     """ABI 1.1 host invoke: what MQTT commands and Jeedom listen mode use."""
 
     def setUp(self):
-        lib = os.path.join(os.path.dirname(os.path.dirname(os.environ["PASSERELLE_BIN"])), "lib", "passerelle")
-        self.d = Daemon(RELAY_CONFIG.format(lib=lib, test_modules=os.environ["PASSERELLE_TEST_MODULES"])).start()
-
-    def tearDown(self):
-        self.d.kill()
+        self.d = self.start_daemon(RELAY_CONFIG)
 
     def forward(self, instance, action, params):
         status, body = self.d.request("POST", "/api/v1/instances/relay/actions/forward",
@@ -328,3 +277,7 @@ class ModuleRunsAnotherInstancesAction(unittest.TestCase):
         answer = self.forward("demo", "emit", {"type": "Bad Type!"})
         self.assertNotEqual(answer["status"], 0)
         self.assertIn("type", answer["result"])
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

@@ -2,45 +2,22 @@
 object), the per-instance `log_level` (one instance quieter, another more
 verbose than the daemon), and SIGINT stopping as cleanly as SIGTERM."""
 import json
-import os
 import signal
 import time
 import unittest
 
-from daemon_harness import BIN, Daemon, read_jsonl, wait_until
+from daemon_harness import (TEST_MODULES, DaemonTestCase, built_modules, config, file_log, instance, read_jsonl,
+                            wait_until)
 
-LIB = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(BIN))), "lib", "passerelle")
-TEST_MODULES = os.environ.get("PASSERELLE_TEST_MODULES", "")
-
-CONFIG = """
-[daemon]
-state_dir = "@DIR@/state"
-
-[daemon.api]
-listen = "127.0.0.1:@PORT@"
-
-[instance.demo]
-module = "demo"
-interval = "50ms"
-
-[instance.events]
-module = "filelog"
-path = "@DIR@/events.log"
-
-[[route]]
-when = { source = "demo" }
-to = "events"
-"""
+# The demo source, fast, to a file log.
+CONFIG = config(instance("demo", "demo", 'interval = "50ms"'), file_log("demo"))
 
 
-class LogFormatJson(unittest.TestCase):
+class LogFormatJson(DaemonTestCase):
     def test_every_line_is_a_json_object(self):
-        d = Daemon(CONFIG).start(extra_args=("--log-format", "json"))
-        try:
-            wait_until(lambda: len(read_jsonl(d.path("events.log"))) >= 2)
-        finally:
-            code, _ = d.stop()
-        self.assertEqual(code, 0, d.log())
+        d = self.start_daemon(CONFIG, extra_args=("--log-format", "json"))
+        wait_until(lambda: len(read_jsonl(d.path("events.log"))) >= 2)
+        self.stop_cleanly(d)
         lines = [l for l in d.log().splitlines() if l.strip()]
         self.assertGreater(len(lines), 2, d.log())
         records = [json.loads(l) for l in lines]  # raises on any line that is not JSON
@@ -53,62 +30,38 @@ class LogFormatJson(unittest.TestCase):
         self.assertTrue(any(r["msg"] == "stopped cleanly" for r in records), d.log())
 
 
-class PerInstanceLogLevel(unittest.TestCase):
+class PerInstanceLogLevel(DaemonTestCase):
     def test_a_quieter_instance_beside_a_default_one(self):
-        d = Daemon(CONFIG.replace('interval = "50ms"', 'interval = "50ms"\nlog_level = "warn"')).start()
-        try:
-            wait_until(lambda: "[events] health: ok" in d.log())
-            wait_until(lambda: len(read_jsonl(d.path("events.log"))) >= 2)
-        finally:
-            code, _ = d.stop()
-        self.assertEqual(code, 0, d.log())
+        d = self.start_daemon(CONFIG.replace('interval = "50ms"', 'interval = "50ms"\nlog_level = "warn"'))
+        wait_until(lambda: "[events] health: ok" in d.log())
+        wait_until(lambda: len(read_jsonl(d.path("events.log"))) >= 2)
+        self.stop_cleanly(d)
         log = d.log()
         self.assertIn("[events] health: ok", log)  # info, default level
         self.assertNotIn("[demo] health:", log)  # the same info line, silenced by log_level = "warn"
 
     @unittest.skipUnless(TEST_MODULES, "needs the relay test module (PASSERELLE_TEST_MODULES)")
     def test_a_more_verbose_instance_beside_a_default_one(self):
-        text = """
-[daemon]
-state_dir = "@DIR@/state"
-modules = ["%s", "%s"]
-
-[daemon.api]
-listen = "127.0.0.1:@PORT@"
-
-[instance.demo]
-module = "demo"
-interval = "1h"
-
-[instance.loud]
-module = "relay"
-log_level = "debug"
-
-[instance.quiet]
-module = "relay"
-""" % (LIB, TEST_MODULES)
-        d = Daemon(text).start()
-        try:
-            for relay in ("loud", "quiet"):
-                status, body = d.get("/api/v1/instances/%s/actions/forward?instance=demo&action=emit&params=%%7B%%7D" % relay)
-                self.assertEqual(status, 200, body)
-            self.assertTrue(wait_until(lambda: "[loud] runs action emit of instance demo" in d.log()), d.log())
-        finally:
-            code, _ = d.stop()
-        self.assertEqual(code, 0, d.log())
+        text = config(instance("demo", "demo", 'interval = "1h"'),
+                      instance("loud", "relay", 'log_level = "debug"'),
+                      instance("quiet", "relay"),
+                      modules=(built_modules(), TEST_MODULES))
+        d = self.start_daemon(text)
+        for relay in ("loud", "quiet"):
+            status, body = d.get("/api/v1/instances/%s/actions/forward?instance=demo&action=emit&params=%%7B%%7D" % relay)
+            self.assertEqual(status, 200, body)
+        self.assertTrue(wait_until(lambda: "[loud] runs action emit of instance demo" in d.log()), d.log())
+        self.stop_cleanly(d)
         self.assertNotIn("[quiet] runs action", d.log())  # debug line, daemon at info
 
 
-class Sigint(unittest.TestCase):
+class Sigint(DaemonTestCase):
     def test_sigint_stops_cleanly_within_5s_and_flushes(self):
-        d = Daemon(CONFIG).start()
+        d = self.start_daemon(CONFIG)
         self.assertTrue(wait_until(lambda: len(read_jsonl(d.path("events.log"))) >= 3), d.log())
         started = time.monotonic()
         d.signal(signal.SIGINT)
-        try:
-            code = d.proc.wait(timeout=10)
-        finally:
-            d.kill()
+        code = d.proc.wait(timeout=10)
         self.assertEqual(code, 0, d.log())
         self.assertLess(time.monotonic() - started, 5)
         log = d.log()

@@ -1,45 +1,20 @@
 """/metrics in the Prometheus text format: every family once, its samples
 together after its own `# TYPE` line, module counters of several instances
 grouped per counter name; events in/out and errors per instance counted."""
-import os
 import re
 import unittest
 
-from daemon_harness import BIN, Daemon, wait_until
+from daemon_harness import (TEST_MODULES, DaemonTestCase, built_modules, config, file_log, instance, route,
+                            wait_until)
 
-LIB = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(BIN))), "lib", "passerelle")
-TEST_MODULES = os.environ.get("PASSERELLE_TEST_MODULES", "")
-
-CONFIG = """
-[daemon]
-state_dir = "@DIR@/state"
-modules = ["{lib}", "{test_modules}"]
-
-[daemon.api]
-listen = "127.0.0.1:@PORT@"
-
-[instance.demo]
-module = "demo"
-interval = "1h"
-
-[instance.a]
-module = "counter"
-
-[instance.b]
-module = "counter"
-
-[instance.events]
-module = "filelog"
-path = "@DIR@/events.log"
-
-[[route]]
-when = {{ source = "demo", type = ["door", "motion"] }}
-to = "events"
-
-[[route]]
-when = {{ source = "demo", type = "door" }}
-to = "a"
-"""
+# The demo source; two instances of the counter test module, the door events routed to one of
+# them (which refuses every delivery); a file log taking the doors and the motions.
+CONFIG = config(instance("demo", "demo", 'interval = "1h"'),
+                instance("a", "counter"),
+                instance("b", "counter"),
+                file_log(when='source = "demo", type = ["door", "motion"]'),
+                route("a", 'source = "demo", type = "door"'),
+                modules=(built_modules(), TEST_MODULES))
 
 
 def families(text):
@@ -62,12 +37,9 @@ def families(text):
 
 
 @unittest.skipUnless(TEST_MODULES, "needs the counter test module (PASSERELLE_TEST_MODULES)")
-class Metrics(unittest.TestCase):
+class Metrics(DaemonTestCase):
     def setUp(self):
-        self.d = Daemon(CONFIG.format(lib=LIB, test_modules=TEST_MODULES)).start()
-
-    def tearDown(self):
-        self.d.kill()
+        self.d = self.start_daemon(CONFIG)
 
     def count(self, instance, name, n):
         status, body = self.d.get("/api/v1/instances/%s/actions/count?name=%s&n=%d" % (instance, name, n))

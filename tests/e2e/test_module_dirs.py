@@ -8,27 +8,14 @@ import shutil
 import tempfile
 import unittest
 
-from daemon_harness import BIN, Daemon, run_cli
+from daemon_harness import DaemonTestCase, built_modules, config, instance, run_cli
 
-LIB = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(BIN))), "lib", "passerelle")
+LIB = built_modules()
 BROKEN = os.environ.get("PASSERELLE_LOADER_TEST_MODULES", "")
-
-CONFIG = """
-[daemon]
-state_dir = "@DIR@/state"
-modules = ["{bad}", "{lib}"]
-
-[daemon.api]
-listen = "127.0.0.1:@PORT@"
-
-[instance.demo]
-module = "demo"
-interval = "1h"
-"""
 
 
 @unittest.skipUnless(BROKEN, "needs the loader's test modules (PASSERELLE_LOADER_TEST_MODULES)")
-class BrokenModuleFiles(unittest.TestCase):
+class BrokenModuleFiles(DaemonTestCase):
     def setUp(self):
         self.bad = tempfile.mkdtemp(prefix="passerelle-bad-modules-")
         shutil.copy(os.path.join(BROKEN, "wrong_abi.so"), self.bad)
@@ -56,22 +43,19 @@ class BrokenModuleFiles(unittest.TestCase):
         self.assertNotIn("wrong_abi ", out)  # never listed as a module
 
     def test_run_logs_one_refusal_per_file_and_keeps_running(self):
-        d = Daemon(CONFIG.format(bad=self.bad, lib=LIB)).start()
-        try:
-            self.assertEqual(d.get("/healthz")[0], 200)
-            status, data = d.get_json("/api/v1/instances")
-            self.assertEqual([(i["name"], i["module"]) for i in data["instances"]], [("demo", "demo")])
-            status, body = d.get("/api/v1/instances/demo/actions/emit?type=door")
-            self.assertEqual(status, 200, body)
-            log = d.log()
-            for path, reason in ((self.wrong_abi, "module ABI 99.3, daemon ABI 1."),
-                                 (self.junk, "not a loadable shared library")):
-                lines = [l for l in log.splitlines() if "refusing module file %s:" % path in l]
-                self.assertEqual(len(lines), 1, log)
-                self.assertIn(reason, lines[0])
-        finally:
-            code, _ = d.stop()
-        self.assertEqual(code, 0, d.log())
+        d = self.start_daemon(config(instance("demo", "demo", 'interval = "1h"'), modules=(self.bad, LIB)))
+        self.assertEqual(d.get("/healthz")[0], 200)
+        status, data = d.get_json("/api/v1/instances")
+        self.assertEqual([(i["name"], i["module"]) for i in data["instances"]], [("demo", "demo")])
+        status, body = d.get("/api/v1/instances/demo/actions/emit?type=door")
+        self.assertEqual(status, 200, body)
+        log = d.log()
+        for path, reason in ((self.wrong_abi, "module ABI 99.3, daemon ABI 1."),
+                             (self.junk, "not a loadable shared library")):
+            lines = [l for l in log.splitlines() if "refusing module file %s:" % path in l]
+            self.assertEqual(len(lines), 1, log)
+            self.assertIn(reason, lines[0])
+        self.stop_cleanly(d)
 
 
 if __name__ == "__main__":
