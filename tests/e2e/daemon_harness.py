@@ -4,6 +4,7 @@ waits, HTTP helpers (stdlib only), clean stop with SIGTERM.
 The tests of tests/e2e import it from their own folder; the other end-to-end tests
 (modules/*/tests, tests/delivery_e2e, ...) find it through the PYTHONPATH that
 their ctest entry sets."""
+import contextlib
 import json
 import os
 import random
@@ -85,6 +86,15 @@ def free_port(span=1):
             for s in socks:
                 s.close()
     raise RuntimeError("no free port")
+
+
+@contextlib.contextmanager
+def port_in_use():
+    """A port on 127.0.0.1 that a listening socket holds for the duration of the `with`."""
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", free_port()))
+        blocker.listen()
+        yield blocker.getsockname()[1]
 
 
 def ephemeral_low():

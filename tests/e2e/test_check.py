@@ -4,10 +4,9 @@ a value the module refuses is reported at FILE:LINE:COLUMN with exit 2 by both
 commands. And `check` has no side effect: no socket, no state, no log file."""
 import os
 import re
-import socket
 import unittest
 
-from daemon_harness import Daemon, config, file_log, free_port, instance, run_cli
+from daemon_harness import Daemon, config, file_log, instance, port_in_use, run_cli
 
 
 def demo_config(interval, channels):
@@ -62,11 +61,7 @@ class ModuleValidation(unittest.TestCase):
 
     def test_check_opens_no_socket_and_writes_nothing(self):
         # The API port is taken: `run` would exit 2 ("in use"); `check` never binds it.
-        port = free_port()
-        blocker = socket.socket()
-        blocker.bind(("127.0.0.1", port))
-        blocker.listen()
-        try:
+        with port_in_use() as port:
             d = Daemon(demo_config("5s", 1), port=port)
             before = sorted(os.listdir(d.dir))
             code, out, err = run_cli("check", "-c", d.config_path)
@@ -75,8 +70,6 @@ class ModuleValidation(unittest.TestCase):
             self.assertEqual(sorted(os.listdir(d.dir)), before)
             self.assertFalse(os.path.exists(d.path("state")))
             self.assertFalse(os.path.exists(d.path("logs")))
-        finally:
-            blocker.close()
 
 
 if __name__ == "__main__":

@@ -10,8 +10,8 @@ import time
 import unittest
 import urllib.request
 
-from daemon_harness import (TEST_MODULES, Daemon, DaemonTestCase, built_modules, config, file_log, free_port,
-                            instance, read_jsonl, run_cli, wait_until)
+from daemon_harness import (TEST_MODULES, Daemon, DaemonTestCase, built_modules, config, file_log, instance,
+                            port_in_use, read_jsonl, run_cli, wait_until)
 
 
 def demo_config(interval="100ms", log="events.log", token=""):
@@ -210,18 +210,12 @@ class BadInput(unittest.TestCase):
         self.assertIn("/nonexistent/passerelle.toml", out + err)
 
     def test_port_in_use_is_a_clear_error(self):
-        port = free_port()
-        blocker = socket.socket()
-        blocker.bind(("127.0.0.1", port))
-        blocker.listen()
-        try:
+        with port_in_use() as port:
             d = Daemon(demo_config(), port=port)
             d.start(wait_ready=False)
             code = d.proc.wait(timeout=15)
             self.assertEqual(code, 2)
             self.assertIn("in use", d.log())
-        finally:
-            blocker.close()
 
     def test_non_loopback_without_token_is_refused(self):
         d = Daemon(demo_config().replace('listen = "127.0.0.1:@PORT@"', 'listen = "0.0.0.0:@PORT@"'))
