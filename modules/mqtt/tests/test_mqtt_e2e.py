@@ -12,7 +12,7 @@ import tempfile
 import time
 import unittest
 
-from daemon_harness import Daemon, SimProcess, free_port, wait_until
+from daemon_harness import Daemon, SimProcess, built_modules, config, free_port, instance, route, wait_until
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -110,66 +110,27 @@ def pub(broker, topic, payload, extra=()):
                     "-q", "1", "-t", topic, *message, *extra], check=True, timeout=10)
 
 
-CONFIG = """
-[daemon]
-state_dir = "@DIR@/state"
-
-[daemon.api]
-listen = "127.0.0.1:@PORT@"
-
-[instance.demo]
-module = "demo"
-interval = "1h"
-
-[instance.other]
-module = "demo"
-interval = "1h"
-
-[instance.mqtt]
-module = "mqtt"
-url = "mqtt://127.0.0.1:{port}"
-user = "passerelle"
-password_file = "@DIR@/mqtt.pass"
-daemon_name = "e2e"
-reconnect_min = "100ms"
-reconnect_max = "1s"
-auth_retry = "{auth_retry}"
-allow_commands = ["demo", "ghost"]
-protocol = "{protocol}"
-
-[[route]]
-when = {{ source = "demo" }}
-to = "mqtt"
-"""
+def mqtt_sink(broker_port, *settings):
+    """The mqtt instance: to the test broker as user passerelle, reconnecting fast; `settings`: the others."""
+    return instance("mqtt", "mqtt", 'url = "mqtt://127.0.0.1:%d"' % broker_port, 'user = "passerelle"',
+                    'daemon_name = "e2e"', 'reconnect_min = "100ms"', 'reconnect_max = "1s"', *settings)
 
 
-CONFIG_HIKVISION = """
-[daemon]
-state_dir = "@DIR@/state"
+def demo_to_mqtt(broker_port, protocol, auth_retry):
+    """Two demo sources, `demo` routed to the broker and allowed to take commands, `other` neither."""
+    return config(instance("demo", "demo", 'interval = "1h"'),
+                  instance("other", "demo", 'interval = "1h"'),
+                  mqtt_sink(broker_port, 'password_file = "@DIR@/mqtt.pass"', 'auth_retry = "%s"' % auth_retry,
+                            'allow_commands = ["demo", "ghost"]', 'protocol = "%s"' % protocol),
+                  route("mqtt", 'source = "demo"'))
 
-[daemon.api]
-listen = "127.0.0.1:@PORT@"
 
-[instance.cam]
-module = "hikvision"
-url = "{sim_url}"
-user = "admin"
-password = "${{HIK_PASSWORD}}"
-heartbeat_timeout = "5s"
-
-[instance.mqtt]
-module = "mqtt"
-url = "mqtt://127.0.0.1:{port}"
-user = "passerelle"
-password = "s3cret"
-daemon_name = "e2e"
-reconnect_min = "100ms"
-reconnect_max = "1s"
-
-[[route]]
-when = {{ source = "cam" }}
-to = "mqtt"
-"""
+def hikvision_to_mqtt(sim_url, broker_port):
+    """A hikvision camera (the simulator) routed to the broker."""
+    return config(instance("cam", "hikvision", 'url = "%s"' % sim_url, 'user = "admin"',
+                           'password = "${HIK_PASSWORD}"', 'heartbeat_timeout = "5s"'),
+                  mqtt_sink(broker_port, 'password = "s3cret"'),
+                  route("mqtt", 'source = "cam"'))
 
 
 class MqttEndToEnd(unittest.TestCase):
@@ -186,7 +147,7 @@ class MqttEndToEnd(unittest.TestCase):
         self.broker.close()
 
     def daemon(self, password="s3cret", protocol="3.1.1", auth_retry="60s"):
-        self.d = Daemon(CONFIG.format(port=self.broker.port, protocol=protocol, auth_retry=auth_retry))
+        self.d = Daemon(demo_to_mqtt(self.broker.port, protocol, auth_retry))
         with open(self.d.path("mqtt.pass"), "w") as f:
             f.write(password)
         return self.d.start()
@@ -390,15 +351,13 @@ class MqttEndToEnd(unittest.TestCase):
         # The real hikvision module reads /ISAPI/System/deviceInfo from the simulator and reports
         # model, serial and firmware in its health info; the kernel puts them on the `device`
         # event, routed here with the camera's motion events.
-        binary = os.environ.get("PASSERELLE_BIN", "")
-        if not os.path.exists(os.path.join(os.path.dirname(binary), "..", "lib", "passerelle", "hikvision.so")):
+        if not os.path.exists(os.path.join(built_modules(), "hikvision.so")):
             self.skipTest("the hikvision module is not built (build target hikvision)")
         sim = SimProcess(HIK_SIM, "--scenario", "motion", "--active-for", "1", "--repeat-hz", "2",
                          "--heartbeat", "0.3", "--stream-seconds", "30", "--auth", "digest-md5", lifetime=60)
         self.addCleanup(sim.stop)
         sub = self.sub("homeassistant/#", "e2e-hik")
-        self.d = Daemon(CONFIG_HIKVISION.format(sim_url=sim.url, port=self.broker.port),
-                        env={"HIK_PASSWORD": "sim-password"})
+        self.d = Daemon(hikvision_to_mqtt(sim.url, self.broker.port), env={"HIK_PASSWORD": "sim-password"})
         self.d.start()
 
         def configs():
