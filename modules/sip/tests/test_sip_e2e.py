@@ -15,7 +15,7 @@ import tempfile
 import time
 import unittest
 
-from daemon_harness import Daemon, free_port, read_jsonl, wait_until
+from daemon_harness import Daemon, config, file_log, free_port, instance, read_jsonl, wait_until
 
 SHARED = os.environ.get("PASSERELLE_SHARED_DIR", os.path.join(os.path.dirname(__file__), "../../../../shared"))
 PEERS = os.path.join(SHARED, "peers", "sip")
@@ -102,26 +102,9 @@ class Peers:
             shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def daemon_config(instance, route_all=True):
-    return """
-[daemon]
-state_dir = "@DIR@/state"
-
-[daemon.api]
-listen = "127.0.0.1:@PORT@"
-
-[instance.phone]
-module = "sip"
-%s
-
-[instance.events]
-module = "filelog"
-path = "@DIR@/events.jsonl"
-
-[[route]]
-when = { source = "phone" }
-to = "events"
-""" % instance
+def daemon_config(settings):
+    """The sip instance `phone` (`settings`: its TOML lines) and its events to a file log (events.jsonl)."""
+    return config(instance("phone", "sip", settings), file_log("phone", path="events.jsonl"))
 
 
 def events(d, type_=None):
@@ -142,7 +125,7 @@ class SipE2E(unittest.TestCase):
         self.sip_port = udp_port()
         rtp = udp_port(20)
         reg = 'registrar = "sip:127.0.0.1:%d"\npassword = "%s"' % (self.peers.kport, password) if registrar else ""
-        instance = """
+        settings = """
 user = "passerelle"
 %s
 listen = "127.0.0.1:%d"
@@ -150,7 +133,7 @@ rtp_ports = "%d-%d"
 expires = 300
 %s
 """ % (reg, self.sip_port, rtp, rtp + 19, extra)
-        d = Daemon(daemon_config(instance)).start()
+        d = Daemon(daemon_config(settings)).start()
         self.daemons.append(d)
         return d
 
