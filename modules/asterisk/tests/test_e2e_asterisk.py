@@ -5,23 +5,16 @@ import os
 import time
 import unittest
 
-from daemon_harness import Daemon, read_jsonl, wait_until
+from daemon_harness import Daemon, config, file_log, instance, read_jsonl, wait_until
 import ami_sim
 
 FIXTURES = os.path.join(os.environ.get("PASSERELLE_SHARED_DIR", os.path.join(os.path.dirname(__file__), "../../../../shared")),
                         "fixtures", "asterisk")
 TOKEN = "e2e-token-4f1c"
 
-CONFIG = """
-[daemon]
-state_dir = "@DIR@/state"
-
-[daemon.api]
-listen = "127.0.0.1:@PORT@"
-token = "%(token)s"
-
-[instance.pbx]
-module = "asterisk"
+# The pbx instance (the simulator's AMI) and its events to a file log; a %-template
+# (token, ami_port, ping).
+PBX = """
 host = "127.0.0.1"
 port = %(ami_port)d
 user = "passerelle"
@@ -33,15 +26,8 @@ timeout = "20s"
 message_tech = "sip"
 message_from = '"eedomus" <sip:eedomus@127.0.0.1>'
 ping_interval = "%(ping)s"
-
-[instance.events]
-module = "filelog"
-path = "@DIR@/events.log"
-
-[[route]]
-when = { source = "pbx" }
-to = "events"
 """
+CONFIG = config(instance("pbx", "asterisk", PBX), file_log("pbx"), api='token = "%(token)s"')
 
 
 def fields_dict(fields):
