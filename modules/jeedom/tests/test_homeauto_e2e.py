@@ -13,18 +13,13 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import jeedom_sim  # noqa: E402
 import eedomus_sim  # noqa: E402
-from daemon_harness import Daemon, read_jsonl, wait_until  # noqa: E402
+from daemon_harness import Daemon, config, read_jsonl, wait_until  # noqa: E402
 
 CORE_KEY = "core-key-e2e-0123456789"
 EE_SECRET = "ee-secret-e2e-0123456789"
 
-CONFIG = """
-[daemon]
-state_dir = "@DIR@/state"
-
-[daemon.api]
-listen = "127.0.0.1:@PORT@"
-
+# str.format templates (the TOML braces doubled), after the harness's [daemon] and [daemon.api].
+CONFIG = config("""
 [instance.cam]
 module = "demo"
 interval = "1h"
@@ -60,16 +55,10 @@ params = {{ periph_id = "5678", value = "{{attrs.seq}}" }}
 when = {{ source = "cam", type = "intrusion" }}
 to = "jeedom"
 action = "auto"
-"""
+""")
 
 
-LISTEN_CONFIG = """
-[daemon]
-state_dir = "@DIR@/state"
-
-[daemon.api]
-listen = "127.0.0.1:@PORT@"
-
+LISTEN_CONFIG = config("""
 [instance.jeedom]
 module = "jeedom"
 url = "http://127.0.0.1:{jport}"
@@ -93,7 +82,7 @@ when = {{ source = "jeedom", type = "command", attrs.cmd_id = "10", attrs.value 
 to = "jeedom"
 action = "exec"
 params = {{ id = "11", title = "from passerelle" }}
-"""
+""")
 
 
 def jeedom_args(**kw):
