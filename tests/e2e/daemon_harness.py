@@ -201,6 +201,14 @@ class Daemon:
         status, body = self.get(path, **kw)
         return status, json.loads(body)
 
+    def instance(self, name, token=None):
+        """Instance `name` as /api/v1/instances lists it (health, counters, info...); None when
+        the API does not answer 200 or does not list it. `token`: the API's, when it has one."""
+        status, body = self.get_json("/api/v1/instances" + ("?token=" + token if token else ""))
+        if status != 200:
+            return None
+        return next((i for i in body["instances"] if i["name"] == name), None)
+
     def signal(self, sig):
         self.proc.send_signal(sig)
 

@@ -6,7 +6,7 @@ import os
 import time
 import unittest
 
-from daemon_harness import Daemon, SimProcess, read_jsonl, wait_until
+from daemon_harness import DaemonTestCase, SimProcess, config, file_log, instance, read_jsonl, wait_until
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SIM = os.path.join(HERE, "hik_sim.py")
@@ -19,29 +19,13 @@ SAMPLE_PARTS = {"cam": 770, "nvr": 5581, "ptz": 1516}
 SAMPLE_HEARTBEATS = {"cam": 349, "nvr": 0, "ptz": 75}
 SAMPLE_ACTIVES = {"cam": 371, "nvr": 5581, "ptz": 1441}
 
-CONFIG = """
-[daemon]
-state_dir = "@DIR@/state"
 
-[daemon.api]
-listen = "127.0.0.1:@PORT@"
-
-[instance.cam]
-module = "hikvision"
-url = "{url}"
-user = "admin"
-password = "${{HIK_PASSWORD}}"
-heartbeat_timeout = "5s"
-{extra}
-
-[instance.events]
-module = "filelog"
-path = "@DIR@/events.log"
-
-[[route]]
-when = {{ source = "cam" }}
-to = "events"
-"""
+def camera_config(url, *settings):
+    """The camera `cam` (the simulator; its password from HIK_PASSWORD) and its events to a file log;
+    `settings`: more of the camera's lines."""
+    return config(instance("cam", "hikvision", 'url = "%s"' % url, 'user = "admin"', 'password = "${HIK_PASSWORD}"',
+                           'heartbeat_timeout = "5s"', *settings),
+                  file_log("cam"))
 
 
 class Sim(SimProcess):
@@ -54,22 +38,9 @@ class Sim(SimProcess):
             return json.loads(r.read())
 
 
-def instance(d, name):
-    status, body = d.get_json("/api/v1/instances")
-    if status != 200:
-        return None
-    for i in body["instances"]:
-        if i["name"] == name:
-            return i
-    return None
-
-
-class HikvisionEndToEnd(unittest.TestCase):
+class HikvisionEndToEnd(DaemonTestCase):
     def run_daemon(self, sim, extra=""):
-        d = Daemon(CONFIG.format(url=sim.url, extra=extra), env={"HIK_PASSWORD": "sim-password"})
-        self.addCleanup(d.kill)
-        d.start()
-        return d
+        return self.start_daemon(camera_config(sim.url, extra), env={"HIK_PASSWORD": "sim-password"})
 
     def replay(self, samples, extra=""):
         # One stream carrying the whole capture, then heartbeats until the stream
@@ -86,8 +57,8 @@ class HikvisionEndToEnd(unittest.TestCase):
             return i["counters"].get("parts", 0) - i["counters"].get("heartbeats", 0) if i else -1
 
         inst = wait_until(lambda: (lambda i: i if non_heartbeat_parts(i) >= capture_parts else None)(
-            instance(d, "cam")), timeout=40)
-        self.assertTrue(inst, "parts never reached %d: %s\n%s" % (expected, instance(d, "cam"), d.log()[-3000:]))
+            d.instance("cam")), timeout=40)
+        self.assertTrue(inst, "parts never reached %d: %s\n%s" % (expected, d.instance("cam"), d.log()[-3000:]))
         # exactly: no part lost, none counted twice (heartbeats are the sim's and the capture's)
         self.assertEqual(non_heartbeat_parts(inst), capture_parts, inst["counters"])
         self.assertEqual(inst["health"], "connected")
@@ -146,19 +117,15 @@ class HikvisionEndToEnd(unittest.TestCase):
     def test_health_auth_failed_and_action_through_the_api(self):
         sim = Sim("--scenario", "silent", "--stream-seconds", "30", "--auth", "digest-sha256")
         self.addCleanup(sim.stop)
-        d = Daemon(CONFIG.format(url=sim.url, extra='image_dir = "@DIR@/images"'), env={"HIK_PASSWORD": "nope"})
-        self.addCleanup(d.kill)
-        d.start()
-        inst = wait_until(lambda: (lambda i: i if i and i["health"] == "auth_failed" else None)(instance(d, "cam")),
+        d = self.start_daemon(camera_config(sim.url, 'image_dir = "@DIR@/images"'), env={"HIK_PASSWORD": "nope"})
+        inst = wait_until(lambda: (lambda i: i if i and i["health"] == "auth_failed" else None)(d.instance("cam")),
                           timeout=15)
         self.assertTrue(inst, d.log()[-2000:])
-        self.assertNotIn("nope", json.dumps(instance(d, "cam")))
+        self.assertNotIn("nope", json.dumps(d.instance("cam")))
         d.kill()
-        d2 = Daemon(CONFIG.format(url=sim.url, extra='image_dir = "@DIR@/images"'),
-                    env={"HIK_PASSWORD": "sim-password"})
-        self.addCleanup(d2.kill)
-        d2.start()
-        self.assertTrue(wait_until(lambda: (instance(d2, "cam") or {}).get("health") == "connected", timeout=15))
+        d2 = self.start_daemon(camera_config(sim.url, 'image_dir = "@DIR@/images"'),
+                               env={"HIK_PASSWORD": "sim-password"})
+        self.assertTrue(wait_until(lambda: (d2.instance("cam") or {}).get("health") == "connected", timeout=15))
         status, body = d2.request("POST", "/api/v1/instances/cam/actions/snapshot?channel=1")
         self.assertEqual(status, 200, body)
         reply = json.loads(body)
