@@ -8,7 +8,7 @@ import tempfile
 import time
 import unittest
 
-from daemon_harness import Daemon, read_jsonl, wait_until
+from daemon_harness import DaemonTestCase, config, file_log, read_jsonl, wait_until
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SIM = os.path.join(HERE, "dahua_sim.py")
@@ -38,13 +38,9 @@ class Sim:
         self.proc.wait()
 
 
-CONFIG = """
-[daemon]
-state_dir = "@DIR@/state"
-
-[daemon.api]
-listen = "127.0.0.1:@PORT@"
-
+# The two cameras of the simulator, one over HTTP (cam), one over DHIP (vto); str.format
+# template (http, dhip ports; the TOML braces doubled).
+CAMERAS = """
 [instance.cam]
 module = "dahua"
 url = "http://127.0.0.1:{http}"
@@ -62,26 +58,15 @@ dhip_port = {dhip}
 user = "admin"
 password = "${{CAM_PASSWORD}}"
 missed_rings = "false"
-
-[instance.events]
-module = "filelog"
-path = "@DIR@/events.log"
-
-[[route]]
-when = {{ module = "dahua" }}
-to = "events"
 """
 
 
-class DahuaEndToEnd(unittest.TestCase):
+class DahuaEndToEnd(DaemonTestCase):
     def setUp(self):
         self.sim = Sim("--dhip-port", "0", "--events", "VideoMotion:Start:0,AlarmLocal:Start:0,VideoMotion:Stop:0")
-        self.d = Daemon(CONFIG.format(http=self.sim.http, dhip=self.sim.dhip), env={"CAM_PASSWORD": "secret"})
-        self.d.start()
-
-    def tearDown(self):
-        self.d.kill()
-        self.sim.stop()
+        self.addCleanup(self.sim.stop)
+        cameras = CAMERAS.format(http=self.sim.http, dhip=self.sim.dhip)
+        self.d = self.start_daemon(config(cameras, file_log(when='module = "dahua"')), env={"CAM_PASSWORD": "secret"})
 
     def test_events_health_and_actions(self):
         log = self.d.path("events.log")
@@ -128,9 +113,7 @@ class DahuaEndToEnd(unittest.TestCase):
         self.assertEqual(status, 200, body)
         self.assertEqual(len(self.sim.requests("accessControl.openDoor")), 1)
 
-        # Clean stop.
-        code, _ = self.d.stop()
-        self.assertEqual(code, 0, self.d.log())
+        self.stop_cleanly(self.d)
         self.assertNotIn("secret", self.d.log())
 
 
