@@ -12,20 +12,11 @@ import time
 import unittest
 import urllib.parse
 
-from daemon_harness import Daemon, wait_until
+from daemon_harness import Daemon, config, instance, wait_until
 from receiver import Receiver
 
-HEADER = """
-[daemon]
-state_dir = "@DIR@/state"
-
-[daemon.api]
-listen = "127.0.0.1:@PORT@"
-
-[instance.demo]
-module = "demo"
-interval = "1h"
-"""
+# The demo source; each test adds its webhook sinks and routes.
+HEADER = config(instance("demo", "demo", 'interval = "1h"'))
 
 
 def webhook(name, url, extra="", timeout="3s"):
@@ -54,11 +45,10 @@ def emit(d, **params):
 
 
 def sink(d, name):
-    status, body = d.get_json("/api/v1/instances")
-    for inst in body["instances"]:
-        if inst["name"] == name:
-            return inst
-    raise AssertionError("no instance %s in %s" % (name, body))
+    inst = d.instance(name)
+    if inst is None:
+        raise AssertionError("no instance %s in %s" % (name, d.get("/api/v1/instances")[1]))
+    return inst
 
 
 def outbox_rows(state_dir, sink_name):

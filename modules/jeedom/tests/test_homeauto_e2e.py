@@ -130,9 +130,6 @@ class HomeAuto(unittest.TestCase):
         with self.jeedom.j.lock:
             return [dict(h) for h in self.jeedom.j.history]
 
-    def instance(self, d, name):
-        return next(i for i in d.get_json("/api/v1/instances")[1]["instances"] if i["name"] == name)
-
     def test_routes_reach_jeedom_and_eedomus(self):
         d = self.daemon()
         before = int(time.time())
@@ -159,7 +156,7 @@ class HomeAuto(unittest.TestCase):
             self.emit(d, "motion", seq)
             windows.append((t0, time.time()))
             time.sleep(1.05)
-        self.assertTrue(wait_until(lambda: self.instance(d, "jeedom")["sink"]["depth"] >= 1, timeout=5), d.log())
+        self.assertTrue(wait_until(lambda: d.instance("jeedom")["sink"]["depth"] >= 1, timeout=5), d.log())
         self.jeedom.set_down(False)
         self.assertTrue(wait_until(lambda: len(self.history()) >= 4, timeout=90), d.log())
         h = self.history()
@@ -175,8 +172,8 @@ class HomeAuto(unittest.TestCase):
         for seq in range(1, 4):
             self.emit(d, "motion", seq)
         # depth counts jobs accepted but not yet committed too: wait for the disk.
-        self.assertTrue(wait_until(lambda: self.instance(d, "jeedom")["sink"]["depth"] >= 3
-                                   and self.instance(d, "jeedom")["sink"]["uncommitted"] == 0, timeout=5), d.log())
+        self.assertTrue(wait_until(lambda: d.instance("jeedom")["sink"]["depth"] >= 3
+                                   and d.instance("jeedom")["sink"]["uncommitted"] == 0, timeout=5), d.log())
         d.kill()
         self.jeedom.set_down(False)
         d.start()
@@ -187,9 +184,9 @@ class HomeAuto(unittest.TestCase):
         d = self.daemon(apikey="wrong-key-e2e-4242")
         for seq in range(1, 4):
             self.emit(d, "motion", seq)
-        self.assertTrue(wait_until(lambda: self.instance(d, "jeedom")["sink"]["health"] == "auth_failed", timeout=15),
+        self.assertTrue(wait_until(lambda: d.instance("jeedom")["sink"]["health"] == "auth_failed", timeout=15),
                         d.log())
-        inst = self.instance(d, "jeedom")
+        inst = d.instance("jeedom")
         self.assertEqual(inst["health"], "auth_failed")
         self.assertNotIn("wrong-key-e2e-4242", str(inst))
         with self.jeedom.j.lock:
@@ -208,11 +205,11 @@ class HomeAuto(unittest.TestCase):
             self.jeedom.j.force_banned = True
         d = self.daemon()
         self.emit(d, "motion", 1)
-        self.assertTrue(wait_until(lambda: self.instance(d, "jeedom")["sink"]["health"] == "auth_failed", timeout=15),
+        self.assertTrue(wait_until(lambda: d.instance("jeedom")["sink"]["health"] == "auth_failed", timeout=15),
                         d.log())
         # The kernel took the module's hint: paused 600 s, not its first auth backoff (60 s).
         self.assertTrue(wait_until(lambda: "paused, trying again in 600 s" in d.log(), timeout=5), d.log())
-        inst = self.instance(d, "jeedom")
+        inst = d.instance("jeedom")
         self.assertEqual(inst["health"], "auth_failed")
         # What the user reads: the instance's health detail is plain text; the sink's last
         # error carries the kernel's hint first, then the same text.
@@ -280,7 +277,7 @@ class HomeAuto(unittest.TestCase):
         self.assertEqual([(e["type"], e["attrs"]["cmd_id"], e["attrs"]["value"]) for e in events],
                          [("command", "10", "1"), ("command", "10", "0")])
         self.assertEqual(len(self.jeedom.j.execs), 1)
-        self.assertEqual(self.instance(d, "jeedom")["health"], "ok")
+        self.assertEqual(d.instance("jeedom")["health"], "ok")
         d.stop()
         self.assertNotIn(CORE_KEY, d.log())
 

@@ -158,10 +158,10 @@ class MqttEndToEnd(unittest.TestCase):
         return s
 
     def health(self, name="mqtt"):
-        for inst in self.d.get_json("/api/v1/instances")[1]["instances"]:
-            if inst["name"] == name:
-                return inst["health"]["state"] if isinstance(inst.get("health"), dict) else inst.get("health")
-        return None
+        inst = self.d.instance(name)
+        if inst is None:
+            return None
+        return inst["health"]["state"] if isinstance(inst.get("health"), dict) else inst.get("health")
 
     def emit(self, n):
         status, body = self.d.get("/api/v1/instances/demo/actions/emit?type=motion&channel=1&state=start&seq=%d" % n)
