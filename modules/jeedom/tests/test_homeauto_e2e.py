@@ -19,18 +19,21 @@ CORE_KEY = "core-key-e2e-0123456789"
 EE_SECRET = "ee-secret-e2e-0123456789"
 
 # str.format templates (the TOML braces doubled), after the harness's [daemon] and [daemon.api].
-CONFIG = config("""
-[instance.cam]
-module = "demo"
-interval = "1h"
-
+# The jeedom instance, on the simulator (jport, apikey).
+JEEDOM = """
 [instance.jeedom]
 module = "jeedom"
 url = "http://127.0.0.1:{jport}"
 apikey = "{apikey}"
 timezone = "UTC"
 timeout = "2s"
+"""
 
+CONFIG = config("""
+[instance.cam]
+module = "demo"
+interval = "1h"
+""", JEEDOM, """
 [instance.box]
 module = "eedomus"
 url = "http://127.0.0.1:{eport}"
@@ -58,16 +61,9 @@ action = "auto"
 """)
 
 
-LISTEN_CONFIG = config("""
-[instance.jeedom]
-module = "jeedom"
-url = "http://127.0.0.1:{jport}"
-apikey = "{apikey}"
-timezone = "UTC"
-timeout = "2s"
-listen = ["10"]
+LISTEN_CONFIG = config(JEEDOM + """listen = ["10"]
 listen_poll = "5s"
-
+""", """
 [instance.log]
 module = "filelog"
 path = "@DIR@/events.jsonl"
