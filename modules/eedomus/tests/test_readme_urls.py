@@ -30,7 +30,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import eedomus_sim  # noqa: E402
-from daemon_harness import BIN, Daemon, free_port, wait_until  # noqa: E402
+from daemon_harness import BIN, Daemon, config, free_port, wait_until  # noqa: E402
 
 README = os.path.join(HERE, "..", "README.md")
 TOKEN = "readme-test-token-0123456789"
@@ -39,15 +39,8 @@ TOKEN = "readme-test-token-0123456789"
 # in the README must be added here (and to CONFIG), or the test fails.
 INSTANCES = {"pbx": "asterisk", "sipline": "sip", "cam_garage": "hikvision", "box": "eedomus"}
 
-CONFIG = """
-[daemon]
-state_dir = "@DIR@/state"
-
-[daemon.api]
-listen = "127.0.0.1:@PORT@"
-token = "{token}"
-action_timeout = "3s"
-
+# A str.format template (the ports, the token); the README's instances.
+CONFIG = config("""
 [instance.pbx]
 module = "asterisk"
 host = "127.0.0.1"
@@ -78,7 +71,7 @@ api_user = "ee-user"
 api_secret = "ee-secret-0123456789"
 timezone = "UTC"
 timeout = "2s"
-"""
+""", api='token = "{token}"\naction_timeout = "3s"')
 
 URL_RE = re.compile(r"https?://[^\s`|]*?/api/v1/instances/([^/\s`]+)/actions/([^?\s`]+)(?:\?([^\s`|]*))?")
 
