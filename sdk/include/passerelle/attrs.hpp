@@ -75,6 +75,7 @@ public:
     std::string& operator[](std::string_view key) {
         const size_type i = lower_index(key);
         if (i < items_.size() && items_[i].first == key) return items_[i].second;
+        make_room();
         return items_.emplace(items_.begin() + static_cast<std::ptrdiff_t>(i), std::string(key), std::string())
             ->second;
     }
@@ -85,6 +86,7 @@ public:
         value_type item(std::forward<Args>(args)...);
         const size_type i = lower_index(item.first);
         if (i < items_.size() && items_[i].first == item.first) return {items_.begin() + static_cast<std::ptrdiff_t>(i), false};
+        make_room();
         return {items_.insert(items_.begin() + static_cast<std::ptrdiff_t>(i), std::move(item)), true};
     }
     // Same, placed at `hint` in constant time when that is the key's place
@@ -94,9 +96,14 @@ public:
         value_type item(std::forward<Args>(args)...);
         const bool after_previous = hint == items_.cbegin() || std::prev(hint)->first < item.first;
         const bool before_next = hint == items_.cend() || item.first < hint->first;
-        if (after_previous && before_next) return items_.insert(hint, std::move(item));
+        if (after_previous && before_next) {
+            const auto at = hint - items_.cbegin(); // make_room() may move the elements
+            make_room();
+            return items_.insert(items_.cbegin() + at, std::move(item));
+        }
         const size_type i = lower_index(item.first);
         if (i < items_.size() && items_[i].first == item.first) return items_.begin() + static_cast<std::ptrdiff_t>(i);
+        make_room();
         return items_.insert(items_.begin() + static_cast<std::ptrdiff_t>(i), std::move(item));
     }
     std::pair<iterator, bool> insert(value_type item) { return emplace(std::move(item)); }
@@ -110,7 +117,8 @@ public:
             at->second = std::forward<Value>(value);
             return {at, false};
         }
-        return {items_.emplace(at, std::string(key), std::string(std::forward<Value>(value))), true};
+        make_room();
+        return {items_.emplace(items_.begin() + static_cast<std::ptrdiff_t>(i), std::string(key), std::string(std::forward<Value>(value))), true};
     }
 
     iterator erase(const_iterator pos) { return items_.erase(pos); }
@@ -125,6 +133,14 @@ public:
     friend bool operator==(const Attrs& a, const Attrs& b) { return a.items_ == b.items_; }
 
 private:
+    // Room for a first few attributes at once: an event built key by key would
+    // otherwise grow its vector 1, 2, 4, 8 (four allocations, moving strings).
+    // A copy (or from_pl, which reserves) takes only what it needs.
+    static constexpr size_type kFirstCapacity = 8;
+    void make_room() {
+        if (items_.capacity() == 0) items_.reserve(kFirstCapacity);
+    }
+
     // Index of the first key not less than `key` (binary search: a handful of keys).
     size_type lower_index(std::string_view key) const {
         size_type lo = 0, hi = items_.size();
