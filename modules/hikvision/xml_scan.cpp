@@ -353,21 +353,22 @@ Token Scanner::end_tag() {
 
 namespace {
 
-// First byte at or after `i` of d[0, n) that is '<', '&', CR or NUL (n when none):
-// the end of a text run, or a byte that may make its value differ from its raw text.
+// First byte at or after `i` of d[0, n) that is '<', CR or NUL (n when none):
+// the end of a text run, or a byte that may make its value differ from its raw
+// text (scan_flat has declined any document with an '&').
 size_t text_stop(const unsigned char* d, size_t n, size_t i) {
 #ifdef __SSE2__
     while (i + 16 <= n) {
         const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(d + i));
         const __m128i stop =
-            _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('<')), _mm_cmpeq_epi8(v, _mm_set1_epi8('&'))),
+            _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('<')),
                          _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\r')), _mm_cmpeq_epi8(v, _mm_setzero_si128())));
         if (const unsigned bits = static_cast<unsigned>(_mm_movemask_epi8(stop)))
             return i + static_cast<size_t>(__builtin_ctz(bits));
         i += 16;
     }
 #endif
-    while (i < n && d[i] != '<' && d[i] != '&' && d[i] != '\r' && d[i] != '\0') ++i;
+    while (i < n && d[i] != '<' && d[i] != '\r' && d[i] != '\0') ++i;
     return i;
 }
 
@@ -402,6 +403,12 @@ size_t scan_flat(std::string_view document, std::string_view root_local, Leaf* o
     const unsigned char* d = reinterpret_cast<const unsigned char*>(document.data());
     const char* c = document.data();
     const size_t n = document.size();
+    // An '&' anywhere declines at once: a value to decode, or (every capture
+    // with one) the psialliance <Extensions> block, whose eventPush holds
+    // "&amp;&amp;" -- a nested element the fast path would only reach at the
+    // end, after reading everything else for nothing. Text runs then need no
+    // '&' check.
+    if (std::memchr(c, '&', n)) return kNotFlat;
     size_t i = skip_space(d, n, 0);
     // The XML declaration, and any other PI, as Scanner::markup() skips them.
     while (i + 1 < n && d[i] == '<' && d[i + 1] == '?') {
@@ -444,7 +451,7 @@ size_t scan_flat(std::string_view document, std::string_view root_local, Leaf* o
         if (name_stop >= n || d[name_stop] != '>') return kNotFlat; // attributes, "/>"
         const size_t size = name_stop - name_begin;
         // The text run up to the next '<'. A CR in it is harmless at its edges
-        // (trimmed away both ways), not inside; an '&' or a NUL never is.
+        // (trimmed away both ways), not inside; a NUL never is.
         const size_t text_begin = name_stop + 1;
         size_t t = text_begin;
         bool cr = false;

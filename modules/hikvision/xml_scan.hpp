@@ -107,8 +107,8 @@ inline constexpr size_t kNotFlat = SIZE_MAX;
 // name is `root_local` (any prefix, any well-formed attributes), optionally after
 // whitespace and processing instructions (the XML declaration), holding only
 // whitespace and leaf children "<name>text</name>" -- no attributes on them,
-// no markup in them --, followed by nothing but whitespace; no NUL byte; no '&'
-// or CR inside a trimmed text (values that need decoding). Writes the root's
+// no markup in them --, followed by nothing but whitespace; no NUL byte, no '&'
+// at all, no CR inside a trimmed text (values that need decoding). Writes the root's
 // children in document order to `out` and returns how many, or kNotFlat for any
 // other document (more than `cap` children too): the Scanner must then read it,
 // and it alone reports errors. What it accepts, the Scanner reads as the same

@@ -241,7 +241,7 @@ TEST_CASE("alert fast path: generated and damaged documents decode as with the S
     CHECK(t.failures == 0);
     CHECK(t.checked > 40'000);
     // Both paths are exercised: the fast path takes many, declines many.
-    CHECK(t.accepted > t.checked / 5);
+    CHECK(t.accepted > t.checked / 10);
     CHECK(t.accepted < t.checked * 4 / 5);
 }
 
