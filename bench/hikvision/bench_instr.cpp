@@ -7,7 +7,8 @@
 // Streams: "nvr" = the real NVR capture (5581 parts, mostly folded repeats),
 // "bench" = the daemon benchmark's parts as one of its streams sends them
 // (hikvision_loadgen: the NVR's VMD part, active/inactive alternating, so every
-// part is one event: a start, then a stop).
+// part is one event: a start, then a stop), "cam" and "ptz" = the other two real
+// captures (770 and 1516 parts; CRLF, the camera's with an <Extensions> block).
 //   valgrind --tool=callgrind --toggle-collect=hik_measure build/bench/hikvision_instr_bench full bench
 // then instructions per part = Ir / parts (printed). Also usable without valgrind.
 #include "event_state.hpp"
@@ -69,7 +70,7 @@ extern "C" __attribute__((noinline)) void hik_measure(const std::string& wire, i
 
 int main(int argc, char** argv) {
     if (argc < 3) {
-        std::fprintf(stderr, "usage: %s frame|decode|full nvr|bench [iterations]\n", argv[0]);
+        std::fprintf(stderr, "usage: %s frame|decode|full nvr|bench|cam|ptz [iterations]\n", argv[0]);
         return 2;
     }
     const int stage = std::strcmp(argv[1], "frame") == 0 ? 0 : std::strcmp(argv[1], "decode") == 0 ? 1 : 2;
@@ -78,6 +79,8 @@ int main(int argc, char** argv) {
     if (std::strcmp(argv[2], "bench") == 0) {
         // One device (one EventState): its channel alternates active / inactive, as each loadgen stream does.
         for (int i = 0; i < 5000; ++i) bodies.push_back(bench_body(7, i % 2 == 0, 1700000000000000000LL + i));
+    } else if (std::strcmp(argv[2], "cam") == 0 || std::strcmp(argv[2], "ptz") == 0) {
+        bodies = hiktest::load_samples(std::string("hiksink_samples_") + argv[2] + ".txt");
     } else {
         bodies = hiktest::load_samples("hiksink_samples_nvr.txt");
     }

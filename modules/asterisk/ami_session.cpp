@@ -63,14 +63,17 @@ struct AmiSession::Impl : std::enable_shared_from_this<Impl> {
     tcp::resolver resolver_;
     asio::steady_timer retry_timer_, tick_timer_, ping_timer_, check_timer_, connect_timer_;
     asio::ssl::context ssl_ctx_;
-    std::unique_ptr<tcp::socket> plain_;
-    std::unique_ptr<asio::ssl::stream<tcp::socket>> tls_;
+    std::shared_ptr<tcp::socket> plain_;
+    // Shared with the handlers of the operations pending on them: a stream (an
+    // asio::ssl::stream above all) must outlive its operations, whose completion,
+    // even aborted, still reads it; close_socket() drops ours at once.
+    std::shared_ptr<asio::ssl::stream<tcp::socket>> tls_;
     uint64_t generation_ = 0; // bumps on every (re)connect: stale handlers return early
     Phase phase_ = Phase::idle;
     AmiParser parser_;
     ActionTracker tracker_;
     std::array<char, 65536> buf_{};
-    std::deque<std::string> out_;
+    std::deque<std::shared_ptr<const std::string>> out_; // shared with the write in flight
     bool writing_ = false;
     std::mt19937 rng_;
     std::chrono::milliseconds backoff_{0};
@@ -142,6 +145,11 @@ struct AmiSession::Impl : std::enable_shared_from_this<Impl> {
     }
 
     tcp::socket& lowest() { return tls_ ? static_cast<tcp::socket&>(tls_->next_layer()) : *plain_; }
+    // The open stream, for a handler to hold while its operation is pending.
+    std::shared_ptr<void> stream_ref() const {
+        if (tls_) return tls_;
+        return plain_;
+    }
 
     void connect() {
         if (phase_ == Phase::stopped) return;
@@ -150,8 +158,8 @@ struct AmiSession::Impl : std::enable_shared_from_this<Impl> {
         parser_.reset();
         phase_ = Phase::connecting;
         auth_failed_ = false;
-        if (opt_.tls) tls_ = std::make_unique<asio::ssl::stream<tcp::socket>>(io_, ssl_ctx_);
-        else plain_ = std::make_unique<tcp::socket>(io_);
+        if (opt_.tls) tls_ = std::make_shared<asio::ssl::stream<tcp::socket>>(io_, ssl_ctx_);
+        else plain_ = std::make_shared<tcp::socket>(io_);
         auto self = shared_from_this();
         uint64_t gen = generation_;
         connect_timer_.expires_after(opt_.connect_timeout);
@@ -170,7 +178,7 @@ struct AmiSession::Impl : std::enable_shared_from_this<Impl> {
         resolver_.async_resolve(opt_.host, std::to_string(opt_.port), [self, gen](boost::system::error_code ec, tcp::resolver::results_type results) {
             if (gen != self->generation_) return;
             if (ec) return self->fail("cannot resolve " + self->opt_.host + ": " + ec.message());
-            asio::async_connect(self->lowest(), results, [self, gen](boost::system::error_code ec, const tcp::endpoint&) {
+            asio::async_connect(self->lowest(), results, [self, gen, stream = self->stream_ref()](boost::system::error_code ec, const tcp::endpoint&) {
                 if (gen != self->generation_) return;
                 if (ec) return self->fail("cannot connect to " + self->opt_.host + ":" + std::to_string(self->opt_.port) + ": " + ec.message());
                 boost::system::error_code ignored;
@@ -179,7 +187,7 @@ struct AmiSession::Impl : std::enable_shared_from_this<Impl> {
                 if (!self->tls_) return self->connected();
                 if (!SSL_set_tlsext_host_name(self->tls_->native_handle(), self->opt_.host.c_str())) {}
                 if (self->opt_.verify_tls) self->tls_->set_verify_callback(asio::ssl::host_name_verification(self->opt_.host));
-                self->tls_->async_handshake(asio::ssl::stream_base::client, [self, gen](boost::system::error_code ec) {
+                self->tls_->async_handshake(asio::ssl::stream_base::client, [self, gen, stream](boost::system::error_code ec) {
                     if (gen != self->generation_) return;
                     if (ec) return self->fail(self->handshake_error(ec));
                     self->connected();
@@ -208,7 +216,7 @@ struct AmiSession::Impl : std::enable_shared_from_this<Impl> {
     void read() {
         auto self = shared_from_this();
         uint64_t gen = generation_;
-        auto handler = [self, gen](boost::system::error_code ec, size_t n) {
+        auto handler = [self, gen, stream = stream_ref()](boost::system::error_code ec, size_t n) {
             if (gen != self->generation_) return;
             // Process what arrived before looking at the error: Asterisk sends
             // "Authentication failed" and closes right after.
@@ -229,7 +237,7 @@ struct AmiSession::Impl : std::enable_shared_from_this<Impl> {
     }
 
     void write(std::string data) {
-        out_.push_back(std::move(data));
+        out_.push_back(std::make_shared<const std::string>(std::move(data)));
         if (!writing_) flush();
     }
 
@@ -241,14 +249,14 @@ struct AmiSession::Impl : std::enable_shared_from_this<Impl> {
         writing_ = true;
         auto self = shared_from_this();
         uint64_t gen = generation_;
-        auto handler = [self, gen](boost::system::error_code ec, size_t) {
+        auto handler = [self, gen, stream = stream_ref(), data = out_.front()](boost::system::error_code ec, size_t) {
             if (gen != self->generation_) return;
             if (ec) return self->fail("write failed: " + ec.message());
             self->out_.pop_front();
             self->flush();
         };
-        if (tls_) asio::async_write(*tls_, asio::buffer(out_.front()), handler);
-        else asio::async_write(*plain_, asio::buffer(out_.front()), handler);
+        if (tls_) asio::async_write(*tls_, asio::buffer(*out_.front()), handler);
+        else asio::async_write(*plain_, asio::buffer(*out_.front()), handler);
     }
 
     std::string send_raw(Fields fields, std::chrono::milliseconds timeout, ActionTracker::Callback done, std::string await_event) {

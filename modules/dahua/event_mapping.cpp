@@ -68,7 +68,7 @@ std::string scalar_text(const json& j) {
 
 // path grows and shrinks in place as the walk goes down and up: one buffer
 // for every attribute name, not two temporaries per member.
-void flatten(const json& j, std::string& path, int depth, std::map<std::string, std::string, std::less<>>& attrs,
+void flatten(const json& j, std::string& path, int depth, Attrs& attrs,
              std::size_t& budget) {
     if (budget == 0) return;
     const std::size_t parent = path.size();
@@ -264,7 +264,7 @@ bool flat_facts(const FlatJson& fj, std::string_view code, DataFacts& f) {
 
 // flatten() on the flat nodes: same names, same order, same caps.
 void flat_flatten(const FlatJson& fj, uint32_t i, std::string& path, int depth,
-                  std::map<std::string, std::string, std::less<>>& attrs, std::size_t& budget) {
+                  Attrs& attrs, std::size_t& budget) {
     if (budget == 0) return;
     const std::size_t parent = path.size();
     const FlatJson::Node& n = fj.node(i);
@@ -327,15 +327,17 @@ bool map_event_into(EventText&& ev, DataPath how, Event& e) {
     bool have_json = false;
     DataFacts facts;
     if (!ev.data.empty()) {
-        std::string& raw = e.attrs["data"];
-        raw = std::move(ev.data);
+        // The text stays out of attrs while it is flattened: the fast path's
+        // values point into it, and an insertion into attrs moves its elements.
+        // It becomes attrs.data last, unless flattening set a "data" itself.
+        std::string raw = std::move(ev.data);
         std::size_t budget = kMaxFlattenedAttrs;
         std::string path = "data";
         // One FlatJson per thread: its node vector is reused from event to event.
         thread_local FlatJson fj;
         if (how == DataPath::fast && fj.parse(raw) && flat_facts(fj, code, facts)) {
             have_json = true;
-            flat_flatten(fj, FlatJson::root, path, 0, e.attrs, budget); // may replace attrs["data"]: keep `raw` unused below
+            flat_flatten(fj, FlatJson::root, path, 0, e.attrs, budget);
             fj.release_if_large();
         } else {
             fj.release_if_large();
@@ -349,6 +351,7 @@ bool map_event_into(EventText&& ev, DataPath how, Event& e) {
                 facts = dom_facts(data, code);
             }
         }
+        e.attrs.emplace("data", std::move(raw));
     }
     if (have_json) {
         if (std::isfinite(facts.utc) && facts.utc > 0 && facts.utc < 4e9)

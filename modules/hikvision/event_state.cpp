@@ -1,6 +1,7 @@
 #include "event_state.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <tuple>
 #include <utility>
 
@@ -41,13 +42,17 @@ void EventState::emit(Event&& ev, int pictures, int64_t now_ns, std::vector<Even
     }
 }
 
-Event EventState::make_stop(Active&& a, int64_t time_ns, int64_t now_ns, bool synthesized) const {
-    // The entry is erased right after: its start becomes the stop, no copy.
-    Event stop = std::move(a.start);
+Event& EventState::push_stop(Active&& a, int64_t time_ns, int64_t now_ns, bool synthesized,
+                             std::vector<Event>& out) const {
+    // The entry is erased right after: its start becomes the stop, no copy,
+    // moved once, into `out`.
+    Event& stop = out.emplace_back(std::move(a.start));
     stop.state = State::stop;
     stop.time_ns = time_ns;
     stop.received_ns = now_ns;
-    set(stop, "repeats", std::to_string(a.repeats));
+    char repeats[24]; // to_chars: no string temporary
+    const auto end = std::to_chars(repeats, repeats + sizeof repeats, a.repeats).ptr;
+    set(stop, "repeats", std::string_view(repeats, static_cast<size_t>(end - repeats)));
     set(stop, "synthesized", synthesized ? "true" : "false");
     return stop;
 }
@@ -58,7 +63,7 @@ void EventState::on_notification(const Notification& n, int64_t now_ns, std::vec
 
 void EventState::on_notification(Notification&& n, int64_t now_ns, std::vector<Event>& out) {
     release_held(out); // a new part follows whatever was waiting for a picture
-    Event ev = std::move(n.event);
+    Event& ev = n.event; // ours (n is an rvalue): worked on in place, moved out once
     ev.received_ns = now_ns;
     if (ev.time_ns == 0) ev.time_ns = now_ns;
 
@@ -71,7 +76,7 @@ void EventState::on_notification(Notification&& n, int64_t now_ns, std::vector<E
             bool match = ch == ev.channel && code == ev.code && (region.empty() || r == region) &&
                          (target.empty() || t == target);
             if (match) {
-                out.push_back(make_stop(std::move(it->second), ev.time_ns, now_ns, false));
+                push_stop(std::move(it->second), ev.time_ns, now_ns, false, out);
                 it = active_.erase(it);
                 any = true;
             } else {
@@ -104,12 +109,10 @@ void EventState::on_notification(Notification&& n, int64_t now_ns, std::vector<E
         return;
     }
     ev.state = State::start;
-    // Built in its node: the start's copy (the stop's template) is made once, never moved.
-    Active& a = active_.emplace_hint(it, std::piecewise_construct, std::forward_as_tuple(std::move(key)),
-                                     std::forward_as_tuple())->second;
-    a.start = ev;
-    a.last_seen_ns = now_ns;
-    a.last_device_ns = ev.time_ns;
+    // Built in its node: the start's copy (the stop's template) is made once,
+    // copy-constructed there (cheaper than assigning to a default one), never moved.
+    active_.emplace_hint(it, std::piecewise_construct, std::forward_as_tuple(std::move(key)),
+                         std::forward_as_tuple(ev, now_ns, ev.time_ns));
     emit(std::move(ev), pictures, now_ns, out);
 }
 
@@ -146,7 +149,7 @@ void EventState::poll(int64_t now_ns, std::vector<Event>& out) {
     for (auto it = active_.begin(); it != active_.end();) {
         if (it->second.last_seen_ns + opt_.inactive_timeout_ns <= now_ns) {
             release_held(out);
-            out.push_back(make_stop(std::move(it->second), it->second.last_device_ns, now_ns, true));
+            push_stop(std::move(it->second), it->second.last_device_ns, now_ns, true, out);
             it = active_.erase(it);
         } else {
             ++it;
@@ -157,9 +160,8 @@ void EventState::poll(int64_t now_ns, std::vector<Event>& out) {
 void EventState::flush(int64_t now_ns, std::vector<Event>& out, std::string_view reason) {
     release_held(out);
     for (auto& [k, a] : active_) {
-        Event stop = make_stop(std::move(a), a.last_device_ns, now_ns, true);
+        Event& stop = push_stop(std::move(a), a.last_device_ns, now_ns, true, out);
         stop.attrs.insert_or_assign("reason", std::string(reason));
-        out.push_back(std::move(stop));
     }
     active_.clear();
 }

@@ -80,6 +80,9 @@ public:
 private:
     using Key = std::tuple<int32_t, std::string, std::string, std::string>; // channel, code, region, target
     struct Active {
+        // (A constructor, not aggregate init: clang 14, the fuzz build's, has no parenthesized one.)
+        Active(const Event& s, int64_t seen_ns, int64_t device_ns)
+            : start(s), last_seen_ns(seen_ns), last_device_ns(device_ns) {}
         Event start;             // copy of the start (no attachment), the template of the stop
         uint64_t repeats = 0;
         int64_t last_seen_ns = 0;   // receive time of the last active
@@ -88,7 +91,8 @@ private:
 
     void emit(Event&& ev, int pictures, int64_t now_ns, std::vector<Event>& out);
     void release_held(std::vector<Event>& out);
-    Event make_stop(Active&& a, int64_t time_ns, int64_t now_ns, bool synthesized) const;
+    // Appends the stop made from a's start to out; returns it.
+    Event& push_stop(Active&& a, int64_t time_ns, int64_t now_ns, bool synthesized, std::vector<Event>& out) const;
 
     EventStateOptions opt_;
     std::map<Key, Active> active_;

@@ -15,11 +15,24 @@ bool iequals(std::string_view a, std::string_view b) {
     return true;
 }
 
+// iequals against a header name as devices spell it: the exact spelling is
+// one comparison, any other case the character loop.
+bool is_header(std::string_view name, std::string_view canonical) {
+    return name == canonical || iequals(name, canonical);
+}
+
 bool istarts_with(std::string_view s, std::string_view prefix) {
     return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
 }
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
+// Only spaces and tabs (or nothing): the blank line that ends a part's headers.
+bool blank(std::string_view line) {
+    for (char c : line)
+        if (c != ' ' && c != '\t') return false;
+    return true;
+}
 
 // Inline: twice per header line of every part.
 inline std::string_view trim(std::string_view s) {
@@ -185,14 +198,13 @@ bool MultipartParser::read_line(std::string_view& line, size_t& next, bool& too_
     return true;
 }
 
-void MultipartParser::header_line(std::string_view line) {
-    auto colon = line.find(':');
+void MultipartParser::header_line(std::string_view line, size_t colon) {
     std::string_view name = trim(line.substr(0, colon));
     std::string_view value = trim(line.substr(colon + 1));
-    if (iequals(name, "Content-Type")) {
+    if (is_header(name, "Content-Type")) {
         auto semi = value.find(';');
         assign_lowercase(cur_.media_type, trim(value.substr(0, semi)));
-    } else if (iequals(name, "Content-Length")) {
+    } else if (is_header(name, "Content-Length")) {
         have_length_ = parse_length(value, length_);
     }
     // Reuse the previous part's header strings (no allocation once warm).
@@ -251,15 +263,8 @@ int MultipartParser::match_boundary_at(const char* base, size_t n, size_t at) co
         size_t need = 2 + b.size() + 1;
         size_t cmp = std::min(avail, need - 1);
         // compare "--" + b over the available prefix
-        bool prefix_ok = true;
-        for (size_t k = 0; k < cmp; ++k) {
-            char want = k < 2 ? '-' : b[k - 2];
-            if (base[at + k] != want) {
-                prefix_ok = false;
-                break;
-            }
-        }
-        if (!prefix_ok) continue;
+        if (base[at] != '-' || (cmp > 1 && base[at + 1] != '-')) continue;
+        if (cmp > 2 && std::memcmp(base + at + 2, b.data(), cmp - 2) != 0) continue;
         if (avail < need) {
             maybe = true;
             continue;
@@ -376,19 +381,20 @@ bool MultipartParser::step() {
             }
             return false;
         }
-        if (line.find_first_not_of(" \t") == std::string_view::npos) {
+        if (blank(line)) {
             pos_ = next;
             if (nheaders_ == 0) return true; // blank line right after the boundary: tolerate
             start_body();
             return true;
         }
-        if (boundary_kind(line) == 1) {
+        std::string_view t = trim(line);
+        // (boundary_kind() is 0 for a line not starting with "--" once trimmed: no call.)
+        if (t.starts_with("--") && boundary_kind(line) == 1) {
             pos_ = next;
             if (nheaders_ != 0) error("part ended inside its headers");
             begin_part(); // duplicate boundary line
             return true;
         }
-        std::string_view t = trim(line);
         auto colon = t.find(':');
         if (colon == std::string_view::npos || colon == 0 || t.front() == '<' || t.front() == '{') {
             if (nheaders_ == 0) {
@@ -404,7 +410,7 @@ bool MultipartParser::step() {
             st_ = St::preamble;
             return true;
         }
-        header_line(line);
+        header_line(t, colon);
         pos_ = next;
         return true;
     }

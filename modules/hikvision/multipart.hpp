@@ -85,7 +85,7 @@ private:
     void end_at_delimiter(size_t d);
     void learn_boundary(std::string_view b);
     void begin_part();
-    void header_line(std::string_view line);
+    void header_line(std::string_view line, size_t colon); // colon: where its ':' is
     void start_body();
     void emit();
     void error(std::string_view msg);

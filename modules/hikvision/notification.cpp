@@ -339,7 +339,10 @@ public:
         : body_(body), scope_(scope), folds_(scope == DecodeScope::for_event_state ? folds : nullptr) {}
 
     // Into `out` (cleared first): a caller decoding part after part reuses its vector.
+    // The usual alert is read by the fast path (scan_flat), anything else by the Scanner.
     void run(Decoded& out);
+    // The Scanner alone, whatever the document: the reference the fast path is tested against.
+    void run_scanned(Decoded& out);
 
 private:
     // The trimmed value of an element's text. Values that need decoding
@@ -357,6 +360,17 @@ private:
         store_.push_back(std::move(scratch));
         return trim(store_.back());
     }
+    // The reference path: the Scanner, any document. Fills the fields below, or
+    // sets out.error; true when the part is an EventNotificationAlert read whole.
+    bool scan_document(Decoded& out);
+    // The fields of a plain alert's root read by xml::scan_flat: false when it declines.
+    bool scan_flat();
+    // The notification from the fields read (or the error when it has no eventType).
+    void build(Decoded& out);
+    // A child of the root: sets the field it names, if any. False when the
+    // name is no field (an event block, if it holds elements). value() gives its text.
+    template <class Value>
+    bool on_field(std::string_view name, Value value);
     void on_open(size_t level);
     void on_close(size_t level, size_t content_end);
     void flatten_block(const Block& b, Event& e);
@@ -366,6 +380,7 @@ private:
     DecodeScope scope_;
     const FoldQuery* folds_;
     bool plain_ = false;
+    bool scanner_only_ = false; // run_scanned(): no fast path, even for the re-run of build()
     std::array<Frame, kLevels> frames_{};
     std::list<std::string> store_;
 
@@ -401,51 +416,54 @@ void AlertDecoder::on_open(size_t level) {
     }
 }
 
+template <class Value>
+bool AlertDecoder::on_field(std::string_view name, Value value) {
+    switch (name.empty() ? 0 : name.front()) {
+    case 'a':
+        if (is(name, "activePostCount")) keep(later_.active_post_count, value());
+        return true;
+    case 'c':
+        if (is(name, "channelID")) channel_id_ = value();
+        else if (is(name, "channelName")) keep(later_.channel_name, value());
+        return true;
+    case 'd':
+        if (is(name, "dateTime")) {
+            const std::string_view v = value();
+            keep(later_.device_time, v);
+            if (!v.empty())
+                if (auto t = parse_device_time(v)) time_ns_ = *t;
+        }
+        else if (is(name, "dynChannelID")) dyn_channel_ = value();
+        else if (is(name, "detectionPicturesNumber")) pictures_ = parse_small_int(value());
+        else if (is(name, "detectionPictureTransType")) trans_type_ = value();
+        return true;
+    case 'e':
+        if (is(name, "eventType")) code_ = value();
+        else if (is(name, "eventState")) activity_ = parse_activity(value());
+        else if (is(name, "eventDescription")) keep(later_.description, value());
+        return true;
+    case 'i':
+        if (is(name, "inputIOPortID")) io_port_ = value();
+        return true;
+    case 'm':
+        if (is(name, "macAddress")) keep(later_.mac, value());
+        return true;
+    case 't':
+        if (is(name, "targetType")) keep(later_.target, value());
+        return true;
+    case 'D': // DetectionRegionList / DurationList: read at levels 3 and 4
+        return true;
+    default:
+        return false;
+    }
+}
+
 void AlertDecoder::on_close(size_t level, size_t content_end) {
     const Frame& f = frames_[level];
     if (level == 2) {
-        // A child of EventNotificationAlert: the fields the mapping reads.
-        std::string_view name = f.name;
-        switch (name.empty() ? 0 : name.front()) {
-        case 'a':
-            if (is(name, "activePostCount")) keep(later_.active_post_count, value(f));
-            break;
-        case 'c':
-            if (is(name, "channelID")) channel_id_ = value(f);
-            else if (is(name, "channelName")) keep(later_.channel_name, value(f));
-            break;
-        case 'd':
-            if (is(name, "dateTime")) {
-                const std::string_view v = value(f);
-                keep(later_.device_time, v);
-                if (!v.empty())
-                    if (auto t = parse_device_time(v)) time_ns_ = *t;
-            }
-            else if (is(name, "dynChannelID")) dyn_channel_ = value(f);
-            else if (is(name, "detectionPicturesNumber")) pictures_ = parse_small_int(value(f));
-            else if (is(name, "detectionPictureTransType")) trans_type_ = value(f);
-            break;
-        case 'e':
-            if (is(name, "eventType")) code_ = value(f);
-            else if (is(name, "eventState")) activity_ = parse_activity(value(f));
-            else if (is(name, "eventDescription")) keep(later_.description, value(f));
-            break;
-        case 'i':
-            if (is(name, "inputIOPortID")) io_port_ = value(f);
-            break;
-        case 'm':
-            if (is(name, "macAddress")) keep(later_.mac, value(f));
-            break;
-        case 't':
-            if (is(name, "targetType")) keep(later_.target, value(f));
-            break;
-        case 'D': // DetectionRegionList / DurationList: read at levels 3 and 4
-            break;
-        default:
-            if (nblocks_ < blocks_.size() && f.first_child_element)
-                blocks_[nblocks_++] = Block{name, f.content_begin, content_end};
-            break;
-        }
+        // A child of EventNotificationAlert: the fields the mapping reads, or an event block.
+        if (!on_field(f.name, [&] { return value(f); }) && nblocks_ < blocks_.size() && f.first_child_element)
+            blocks_[nblocks_++] = Block{f.name, f.content_begin, content_end};
     } else if (level == 3) {
         if (is(frames_[2].name, "DetectionRegionList") && is(f.name, "DetectionRegionEntry") &&
             !(entry_.region.empty() && entry_.target.empty()))
@@ -493,6 +511,33 @@ bool AlertDecoder::only_folded(int32_t channel) const {
 void AlertDecoder::run(Decoded& out) {
     out.notifications.clear();
     out.error.clear();
+    if (scan_flat()) return build(out);
+    // Declined: a fresh decoder (this one may hold some fields already) on the Scanner.
+    AlertDecoder(body_, scope_, folds_).run_scanned(out);
+}
+
+void AlertDecoder::run_scanned(Decoded& out) {
+    scanner_only_ = true;
+    out.notifications.clear();
+    out.error.clear();
+    if (scan_document(out)) build(out);
+}
+
+bool AlertDecoder::scan_flat() {
+    // Most alerts have about a dozen fields; a bigger one goes to the Scanner.
+    xml::Leaf leaves[32];
+    const size_t n = xml::scan_flat(body_, "EventNotificationAlert", leaves, std::size(leaves));
+    if (n == xml::kNotFlat) return false;
+    for (size_t i = 0; i < n; ++i) {
+        const xml::Leaf& leaf = leaves[i];
+        // on_open(2) of a leaf only empties regions_, empty already: no region entry
+        // is read here, and a leaf is no event block.
+        on_field(leaf.name(), [&] { return leaf.text(); });
+    }
+    return true;
+}
+
+bool AlertDecoder::scan_document(Decoded& out) {
     xml::Scanner sc(body_);
     plain_ = sc.plain();
     // The first element is the document's root (pugixml's document_element()).
@@ -515,12 +560,16 @@ void AlertDecoder::run(Decoded& out) {
         });
     if (t == xml::Token::error) {
         out.error = std::string("invalid XML: ") + sc.error() + " at offset " + std::to_string(sc.offset());
-        return;
+        return false;
     }
     if (!is_alert) {
         out.error = "not an EventNotificationAlert: <" + std::string(root_name) + ">";
-        return;
+        return false;
     }
+    return true;
+}
+
+void AlertDecoder::build(Decoded& out) {
     if (code_.empty()) {
         out.error = "EventNotificationAlert without eventType";
         return;
@@ -553,8 +602,10 @@ void AlertDecoder::run(Decoded& out) {
     finish_notification(n, code_, relation_);
     // A pulse kind (door, doorbell) or a "heartbeat" code is no longer inactive:
     // it is published as is, so decode it whole.
-    if (lean_inactive && n.activity != Activity::inactive)
-        return AlertDecoder(body_, DecodeScope::everything, nullptr).run(out);
+    if (lean_inactive && n.activity != Activity::inactive) {
+        AlertDecoder whole(body_, DecodeScope::everything, nullptr);
+        return scanner_only_ ? whole.run_scanned(out) : whole.run(out); // the same path again
+    }
 
     // One notification per detection region (region and target differ per entry).
     if (regions_.empty()) return;
@@ -574,6 +625,12 @@ void AlertDecoder::run(Decoded& out) {
 Decoded decode_xml(std::string_view body, DecodeScope scope, const FoldQuery* folds) {
     Decoded out;
     AlertDecoder(body, scope, folds).run(out);
+    return out;
+}
+
+Decoded detail::decode_xml_scanned(std::string_view body, DecodeScope scope, const FoldQuery* folds) {
+    Decoded out;
+    AlertDecoder(body, scope, folds).run_scanned(out);
     return out;
 }
 

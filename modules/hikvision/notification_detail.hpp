@@ -33,4 +33,9 @@ void set_time(Event& e, std::string_view raw);
 // module, code, type (from relationEvent when given), heartbeat, pulse kinds.
 void finish_notification(Notification& n, std::string_view code, std::string_view relation);
 
+// decode_xml without its fast path (xml::scan_flat): the Scanner reads every
+// document. The reference the fast path is tested against (tests, fuzz target).
+Decoded decode_xml_scanned(std::string_view body, DecodeScope scope = DecodeScope::everything,
+                           const FoldQuery* folds = nullptr);
+
 } // namespace passerelle::hikvision::detail

@@ -21,10 +21,12 @@ constexpr bool space(char c) { return c == ' ' || c == '\t' || c == '\r' || c ==
 struct CharClass {
     bool start[256]{};
     bool name[256]{};
+    bool space[256]{};
     constexpr CharClass() {
         for (int c = 0; c < 256; ++c) {
             start[c] = name_start(static_cast<unsigned char>(c));
             name[c] = name_char(static_cast<unsigned char>(c));
+            space[c] = ::passerelle::hikvision::xml::space(static_cast<char>(c));
         }
     }
 };
@@ -32,13 +34,23 @@ constexpr CharClass kClass;
 
 // memcmp(a, b, n) == 0 for names (a few to a few dozen bytes), inline: a
 // memcmp call per end tag cost more than the comparison itself.
-bool same_bytes(const char* a, const char* b, size_t n) {
-    for (; n >= 8; a += 8, b += 8, n -= 8) {
-        uint64_t x, y;
-        std::memcpy(&x, a, 8);
-        std::memcpy(&y, b, 8);
+// Word loads, the last one overlapping the previous (no byte loop for the tail).
+template <class Word>
+bool same_words(const char* a, const char* b, size_t n) { // sizeof(Word) <= n
+    Word x, y;
+    for (; n > sizeof(Word); a += sizeof(Word), b += sizeof(Word), n -= sizeof(Word)) {
+        std::memcpy(&x, a, sizeof(Word));
+        std::memcpy(&y, b, sizeof(Word));
         if (x != y) return false;
     }
+    std::memcpy(&x, a + n - sizeof(Word), sizeof(Word));
+    std::memcpy(&y, b + n - sizeof(Word), sizeof(Word));
+    return x == y;
+}
+
+[[gnu::always_inline]] inline bool same_bytes(const char* a, const char* b, size_t n) {
+    if (n >= 8) return same_words<uint64_t>(a, b, n);
+    if (n >= 4) return same_words<uint32_t>(a, b, n);
     for (; n > 0; ++a, ++b, --n)
         if (*a != *b) return false;
     return true;
@@ -227,9 +239,9 @@ unsigned non_name_mask(__m128i v) {
 } // namespace
 #endif
 
-size_t Scanner::name_end(size_t i) const {
-    const unsigned char* d = reinterpret_cast<const unsigned char*>(doc_.data());
-    const size_t n = doc_.size();
+namespace {
+// First byte at or after `i` of d[0, n) that is not a name character (n when none).
+size_t name_end_in(const unsigned char* d, size_t n, size_t i) {
 #ifdef __SSE2__
     // Sixteen bytes a step (names are most of the bytes of an alert's markup),
     // never reading past the document.
@@ -244,6 +256,37 @@ size_t Scanner::name_end(size_t i) const {
         i += 4;
     while (i < n && kClass.name[d[i]]) ++i;
     return i;
+}
+
+// Same, and where the local name starts (past the name's last ':'; `i` when none):
+// for scan_flat, which needs the local name of every child.
+[[gnu::always_inline]] inline size_t name_end_in(const unsigned char* d, size_t n, size_t i, size_t& local) {
+    local = i;
+#ifdef __SSE2__
+    while (i + 16 <= n) {
+        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(d + i));
+        const unsigned stop = non_name_mask(v);
+        unsigned colons = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(':'))));
+        if (stop) {
+            const unsigned end = static_cast<unsigned>(__builtin_ctz(stop));
+            colons &= (1u << end) - 1; // the name's own
+            if (colons) [[unlikely]]
+                local = i + static_cast<size_t>(32 - __builtin_clz(colons));
+            return i + end;
+        }
+        if (colons) [[unlikely]]
+            local = i + static_cast<size_t>(32 - __builtin_clz(colons));
+        i += 16;
+    }
+#endif
+    for (; i < n && kClass.name[d[i]]; ++i)
+        if (d[i] == ':') local = i + 1;
+    return i;
+}
+} // namespace
+
+size_t Scanner::name_end(size_t i) const {
+    return name_end_in(reinterpret_cast<const unsigned char*>(doc_.data()), doc_.size(), i);
 }
 
 Token Scanner::start_tag() {
@@ -306,6 +349,140 @@ Token Scanner::end_tag() {
     name_ = open;
     local_ = open.substr(stack_[depth_].local);
     return Token::close;
+}
+
+namespace {
+
+// First byte at or after `i` of d[0, n) that is '<', CR or NUL (n when none):
+// the end of a text run, or a byte that may make its value differ from its raw
+// text (scan_flat has declined any document with an '&').
+size_t text_stop(const unsigned char* d, size_t n, size_t i) {
+#ifdef __SSE2__
+    while (i + 16 <= n) {
+        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(d + i));
+        const __m128i stop =
+            _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('<')),
+                         _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\r')), _mm_cmpeq_epi8(v, _mm_setzero_si128())));
+        if (const unsigned bits = static_cast<unsigned>(_mm_movemask_epi8(stop)))
+            return i + static_cast<size_t>(__builtin_ctz(bits));
+        i += 16;
+    }
+#endif
+    while (i < n && d[i] != '<' && d[i] != '\r' && d[i] != '\0') ++i;
+    return i;
+}
+
+// First byte at or after `i` of d[0, n) that is `a` or `b` (n when none).
+size_t find_either(const unsigned char* d, size_t n, size_t i, char a, char b) {
+#ifdef __SSE2__
+    while (i + 16 <= n) {
+        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(d + i));
+        const __m128i hit = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(a)), _mm_cmpeq_epi8(v, _mm_set1_epi8(b)));
+        if (const unsigned bits = static_cast<unsigned>(_mm_movemask_epi8(hit)))
+            return i + static_cast<size_t>(__builtin_ctz(bits));
+        i += 16;
+    }
+#endif
+    while (i < n && d[i] != static_cast<unsigned char>(a) && d[i] != static_cast<unsigned char>(b)) ++i;
+    return i;
+}
+
+size_t skip_space(const unsigned char* d, size_t n, size_t i) {
+    while (i < n && kClass.space[d[i]]) ++i;
+    return i;
+}
+
+} // namespace
+
+// Each step below accepts only what Scanner::next() reads the same way, and
+// declines everything else: the Scanner (the reference) handles the document then.
+// Every byte is looked at, so a NUL anywhere declines (the Scanner would end
+// the document there): names stop at it, text runs stop at it, quoted
+// attribute values and PIs are searched for it.
+size_t scan_flat(std::string_view document, std::string_view root_local, Leaf* out, size_t cap) {
+    const unsigned char* d = reinterpret_cast<const unsigned char*>(document.data());
+    const char* c = document.data();
+    const size_t n = document.size();
+    // An '&' anywhere declines at once: a value to decode, or (every capture
+    // with one) the psialliance <Extensions> block, whose eventPush holds
+    // "&amp;&amp;" -- a nested element the fast path would only reach at the
+    // end, after reading everything else for nothing. Text runs then need no
+    // '&' check.
+    if (std::memchr(c, '&', n)) return kNotFlat;
+    size_t i = skip_space(d, n, 0);
+    // The XML declaration, and any other PI, as Scanner::markup() skips them.
+    while (i + 1 < n && d[i] == '<' && d[i + 1] == '?') {
+        if (i + 2 >= n || !kClass.start[d[i + 2]]) return kNotFlat;
+        const size_t end = document.find("?>", i + 2);
+        if (end == std::string_view::npos || std::memchr(c + i, '\0', end - i)) return kNotFlat;
+        i = skip_space(d, n, end + 2);
+    }
+    // The root's start tag, attributes checked as Scanner::start_tag() does.
+    if (i + 1 >= n || d[i] != '<' || !kClass.start[d[i + 1]]) return kNotFlat;
+    const size_t root_begin = i + 1;
+    i = name_end_in(d, n, root_begin);
+    const std::string_view root(c + root_begin, i - root_begin);
+    if (local_name(root) != root_local) return kNotFlat;
+    for (;;) {
+        const size_t ws = i;
+        i = skip_space(d, n, i);
+        if (i >= n) return kNotFlat;
+        if (d[i] == '>') break;
+        if (i == ws || !kClass.start[d[i]]) return kNotFlat; // "/>" (an empty root) too
+        i = skip_space(d, n, name_end_in(d, n, i));
+        if (i >= n || d[i] != '=') return kNotFlat;
+        i = skip_space(d, n, i + 1);
+        if (i >= n || (d[i] != '"' && d[i] != '\'')) return kNotFlat;
+        const size_t q = find_either(d, n, i + 1, c[i], '\0');
+        if (q >= n || c[q] != c[i]) return kNotFlat;
+        i = q + 1;
+    }
+    ++i;
+    // The root's children: "<name>text</name>", whitespace between them.
+    size_t count = 0;
+    for (;;) {
+        i = skip_space(d, n, i);
+        if (i + 1 >= n || d[i] != '<') return kNotFlat; // text in the root, or unclosed
+        if (d[i + 1] == '/') break;                     // the root's end tag
+        if (!kClass.start[d[i + 1]]) return kNotFlat;   // comment, CDATA, PI
+        const size_t name_begin = i + 1;
+        size_t local = 0;
+        const size_t name_stop = name_end_in(d, n, name_begin, local);
+        if (name_stop >= n || d[name_stop] != '>') return kNotFlat; // attributes, "/>"
+        const size_t size = name_stop - name_begin;
+        // The text run up to the next '<'. A CR in it is harmless at its edges
+        // (trimmed away both ways), not inside; a NUL never is.
+        const size_t text_begin = name_stop + 1;
+        size_t t = text_begin;
+        bool cr = false;
+        for (;;) {
+            t = text_stop(d, n, t);
+            if (t >= n) return kNotFlat;
+            if (d[t] == '<') break;
+            if (d[t] != '\r') return kNotFlat;
+            cr = true;
+            ++t;
+        }
+        // The end tag must close this leaf: "</" + the same name + ">".
+        if (n - t < size + 3 || d[t + 1] != '/' || !same_bytes(c + t + 2, c + name_begin, size) ||
+            d[t + 2 + size] != '>')
+            return kNotFlat;
+        size_t first = text_begin, last = t; // trimmed: [first, last)
+        while (first < last && kClass.space[d[first]]) ++first;
+        while (last > first && kClass.space[d[last - 1]]) --last;
+        const std::string_view text(c + first, last - first);
+        if (cr && text.find('\r') != std::string_view::npos) return kNotFlat;
+        if (count == cap) return kNotFlat;
+        out[count++] = Leaf{c + local, name_stop - local, text.data(), text.size()};
+        i = t + size + 3;
+    }
+    // The root's end tag, then only whitespace.
+    i += 2;
+    if (n - i < root.size() || !same_bytes(c + i, root.data(), root.size())) return kNotFlat;
+    i = skip_space(d, n, i + root.size());
+    if (i >= n || d[i] != '>') return kNotFlat;
+    if (skip_space(d, n, i + 1) != n) return kNotFlat;
+    return count;
 }
 
 std::string_view text_value(std::string_view raw, bool cdata, std::string& scratch) {

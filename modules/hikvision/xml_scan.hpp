@@ -89,6 +89,32 @@ private:
     size_t offset_ = 0;
 };
 
+// A child of the root in a flat alert (see scan_flat): its local name and its
+// trimmed text. Plain pointers and sizes: an array of them is left uninitialized.
+struct Leaf {
+    const char* name_data;
+    size_t name_size;
+    const char* text_data;
+    size_t text_size;
+    std::string_view name() const { return {name_data, name_size}; }
+    std::string_view text() const { return {text_data, text_size}; }
+};
+
+// No leaves: scan_flat declined the document.
+inline constexpr size_t kNotFlat = SIZE_MAX;
+
+// The fast path for the usual alert, one loop over the bytes: a root whose local
+// name is `root_local` (any prefix, any well-formed attributes), optionally after
+// whitespace and processing instructions (the XML declaration), holding only
+// whitespace and leaf children "<name>text</name>" -- no attributes on them,
+// no markup in them --, followed by nothing but whitespace; no NUL byte, no '&'
+// at all, no CR inside a trimmed text (values that need decoding). Writes the root's
+// children in document order to `out` and returns how many, or kNotFlat for any
+// other document (more than `cap` children too): the Scanner must then read it,
+// and it alone reports errors. What it accepts, the Scanner reads as the same
+// elements with the same trimmed values (test_alert_fast.cpp checks it).
+size_t scan_flat(std::string_view document, std::string_view root_local, Leaf* out, size_t cap);
+
 // "ns:name" -> "name".
 inline std::string_view local_name(std::string_view qualified) {
     auto colon = qualified.rfind(':');

@@ -10,8 +10,11 @@
 // that pugixml's leniency accepted (an unterminated DOCTYPE, say), with a clear
 // error; what it accepts must decode exactly as the DOM did. Every part of
 // every real capture decodes identically (test_xml_scan.cpp checks it).
+// Also, exactly and on any bytes: decode_xml's fast path for flat alerts
+// (xml::scan_flat) against the Scanner alone, errors included (flat_check.hpp).
 // Build: -DPASSERELLE_FUZZ=ON with clang; run: fuzz_hikvision_xml_scan -max_total_time=60 corpus/
 #include "decoded_text.hpp"
+#include "flat_check.hpp"
 #include "notification.hpp"
 #include "reference_dom_decoder.hpp"
 #include "xml_scan.hpp"
@@ -23,6 +26,10 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::string_view body(reinterpret_cast<const char*>(data), size);
+    if (const std::string m = hiktest::fast_path_mismatch(body); !m.empty()) {
+        std::fprintf(stderr, "fast path:\n%s\n", m.c_str());
+        __builtin_trap();
+    }
     const auto got = passerelle::hikvision::decode_xml(body);
     if (body.find("<![CDATA[") != std::string_view::npos && passerelle::hikvision::has_stray_ampersand(body)) return 0;
     if (got.error.find("nested too deep") != std::string::npos) return 0;

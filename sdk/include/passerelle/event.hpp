@@ -4,11 +4,11 @@
 #pragma once
 
 #include <passerelle/abi.h>
+#include <passerelle/attrs.hpp>
 
 #include <cstddef>
 #include <cstdint>
 #include <iterator>
-#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -42,7 +42,7 @@ struct Event {
     std::string code;
     int32_t channel = 0;
     State state = State::pulse;
-    std::map<std::string, std::string, std::less<>> attrs;
+    Attrs attrs;
     std::string attachment_mime;
     std::vector<uint8_t> attachment;
     std::string attachment_path;
@@ -110,15 +110,16 @@ inline Event from_pl(const pl_event& in) {
     e.code = from_pl(in.code);
     e.channel = in.channel;
     e.state = (in.state == PL_STATE_START || in.state == PL_STATE_STOP) ? static_cast<State>(in.state) : State::pulse;
-    // Attrs usually come sorted (to_pl walks a std::map): hinted at the end,
+    // Attrs usually come sorted (EventView walks an Attrs): hinted at the end,
     // each insertion is then constant time; a key given twice keeps the last.
+    if (in.attrs) e.attrs.reserve(in.attrs_count);
     for (size_t i = 0; in.attrs && i < in.attrs_count; ++i) {
         std::string_view key = from_pl(in.attrs[i].key);
         std::string_view value = from_pl(in.attrs[i].value);
         if (e.attrs.empty() || std::prev(e.attrs.end())->first < key)
-            e.attrs.emplace_hint(e.attrs.end(), std::string(key), std::string(value));
+            e.attrs.emplace_hint(e.attrs.end(), key, value);
         else
-            e.attrs.insert_or_assign(std::string(key), std::string(value));
+            e.attrs.insert_or_assign(key, value);
     }
     if (has(offsetof(pl_event, attachment_path) + sizeof(pl_str))) {
         e.attachment_mime = from_pl(in.attachment_mime);

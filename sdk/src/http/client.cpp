@@ -31,13 +31,13 @@ bool Connection::looks_alive() {
     return ec == asio::error::would_block || ec == asio::error::try_again;
 }
 
-std::unique_ptr<Connection> Pool::take(const std::string& origin, std::chrono::milliseconds max_idle) {
+std::shared_ptr<Connection> Pool::take(const std::string& origin, std::chrono::milliseconds max_idle) {
     auto it = idle_.find(origin);
     if (it == idle_.end()) return nullptr;
     auto& list = it->second;
     auto now = Clock::now();
     while (!list.empty()) {
-        std::unique_ptr<Connection> conn = std::move(list.back());
+        std::shared_ptr<Connection> conn = std::move(list.back());
         list.pop_back();
         if (now - conn->idle_since < max_idle && conn->looks_alive()) return conn;
         conn->close();
@@ -46,7 +46,7 @@ std::unique_ptr<Connection> Pool::take(const std::string& origin, std::chrono::m
     return nullptr;
 }
 
-void Pool::put(const std::string& origin, std::unique_ptr<Connection> conn, std::size_t max_per_origin) {
+void Pool::put(const std::string& origin, std::shared_ptr<Connection> conn, std::size_t max_per_origin) {
     if (max_per_origin == 0) {
         conn->close();
         return;

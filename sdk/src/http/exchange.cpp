@@ -113,11 +113,11 @@ void Exchange::connect() {
 void Exchange::on_resolved(const beast::error_code& ec, const tcp::resolver::results_type& results) {
     if (finished_) return;
     if (ec) return io_failed(ec, "resolve");
-    conn_ = std::make_unique<Connection>();
+    conn_ = std::make_shared<Connection>();
     if (url_.tls) conn_->tls.emplace(core_->io, core_->ssl_context());
     else conn_->plain.emplace(core_->io);
     asio::async_connect(conn_->socket(), results,
-                        [self = shared_from_this()](const beast::error_code& e, const tcp::endpoint&) {
+                        [self = shared_from_this(), conn = conn_](const beast::error_code& e, const tcp::endpoint&) {
                             self->on_connected(e);
                         });
 }
@@ -145,7 +145,9 @@ void Exchange::on_connected(const beast::error_code& ec) {
         if (ok != 1) return fail(ErrorKind::tls_verify, "cannot set the expected host name for verification");
     }
     conn_->tls->async_handshake(asio::ssl::stream_base::client,
-                                [self = shared_from_this()](const beast::error_code& e) { self->on_handshake(e); });
+                                [self = shared_from_this(), conn = conn_](const beast::error_code& e) {
+                                    self->on_handshake(e);
+                                });
 }
 
 void Exchange::on_handshake(const beast::error_code& ec) {
@@ -224,7 +226,7 @@ void Exchange::send() {
     ++core_->exchanges;
     arm_phase(Phase::reading, timeouts_.read);
     conn_->visit([&](auto& stream) {
-        bhttp::async_write(stream, wire_, [self = shared_from_this()](const beast::error_code& ec, std::size_t) {
+        bhttp::async_write(stream, wire_, [self = shared_from_this(), conn = conn_](const beast::error_code& ec, std::size_t) {
             self->on_written(ec);
         });
     });
@@ -263,7 +265,7 @@ void Exchange::read_some() {
     if (read_size_ == kSmallRead && buffer.size() == 0 && buffer.capacity() > 2 * kSmallRead) buffer.shrink_to_fit();
     auto space = buffer.prepare(read_size_);
     conn_->visit([&](auto& stream) {
-        stream.async_read_some(space, [self = shared_from_this()](const beast::error_code& ec, std::size_t n) {
+        stream.async_read_some(space, [self = shared_from_this(), conn = conn_](const beast::error_code& ec, std::size_t n) {
             self->on_read(ec, n);
         });
     });

@@ -32,6 +32,10 @@ using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 
 // One TCP connection, plain or TLS, with the read buffer that belongs to it.
+// Shared, not owned by one exchange: every asynchronous operation on it holds a
+// reference until its handler has run. An asio::ssl::stream must outlive its
+// pending operations (their completion, even an aborted one, reads the stream),
+// and an exchange cancelled mid-read drops its connection at once.
 struct Connection {
     std::optional<tcp::socket> plain;
     std::optional<asio::ssl::stream<tcp::socket>> tls;
@@ -53,12 +57,12 @@ struct Connection {
 // Idle keep-alive connections per origin, newest last.
 class Pool {
 public:
-    std::unique_ptr<Connection> take(const std::string& origin, std::chrono::milliseconds max_idle);
-    void put(const std::string& origin, std::unique_ptr<Connection> conn, std::size_t max_per_origin);
+    std::shared_ptr<Connection> take(const std::string& origin, std::chrono::milliseconds max_idle);
+    void put(const std::string& origin, std::shared_ptr<Connection> conn, std::size_t max_per_origin);
     void clear();
 
 private:
-    std::map<std::string, std::deque<std::unique_ptr<Connection>>> idle_;
+    std::map<std::string, std::deque<std::shared_ptr<Connection>>> idle_;
 };
 
 // The challenge answered last for an origin: later requests reuse its nonce
@@ -160,7 +164,7 @@ private:
     uint64_t phase_generation_ = 0;
     std::string timed_out_;  // why, once a timer fired
 
-    std::unique_ptr<Connection> conn_;
+    std::shared_ptr<Connection> conn_;
     bool conn_reused_ = false;
     bool reuse_retried_ = false;
     bhttp::request<bhttp::string_body> wire_;
