@@ -48,6 +48,8 @@ def main():
     ap.add_argument("--rate", type=float, default=5000, help="aggregate parts/s (each part is one event)")
     ap.add_argument("--window", type=float, default=20)
     ap.add_argument("--warmup", type=float, default=3)
+    ap.add_argument("--connect-timeout", type=float, default=120,
+                    help="seconds allowed for every device to connect (raise it under valgrind)")
     ap.add_argument("--no-outbox", action="store_true",
                     help="give the filelog sink outbox = false (memory queue instead of the SQLite outbox)")
     ap.add_argument("--wrap", default="",
@@ -88,7 +90,7 @@ def main():
                 return 0
         t_start = time.monotonic()
         while connected() < args.devices:
-            if daemon.poll() is not None or time.monotonic() - t_start > 120:
+            if daemon.poll() is not None or time.monotonic() - t_start > args.connect_timeout:
                 sys.exit("daemon did not connect every device; see " + work)
             time.sleep(0.5)
         t_connect = time.monotonic() - t_start
