@@ -196,10 +196,7 @@ InstanceHealth InstanceHost::health() const {
     return health_;
 }
 
-std::map<std::string, int64_t> InstanceHost::counters() const {
-    std::lock_guard lock(mutex_);
-    return {counters_.begin(), counters_.end()};
-}
+std::map<std::string, int64_t> InstanceHost::counters() const { return counters_.snapshot(); }
 
 void InstanceHost::log(int level, std::string_view message) {
     auto lvl = spdlog::level::info;
@@ -277,11 +274,7 @@ void InstanceHost::api_set_health(void* ctx, pl_str state, pl_str detail, pl_str
 }
 
 void InstanceHost::api_count(void* ctx, pl_str name, int64_t delta) {
-    auto* self = static_cast<InstanceHost*>(ctx);
-    const std::string_view key = from_pl(name);
-    std::lock_guard lock(self->mutex_);
-    if (auto it = self->counters_.find(key); it != self->counters_.end()) it->second += delta;
-    else self->counters_.emplace(std::string(key), delta);
+    static_cast<InstanceHost*>(ctx)->counters_.add(from_pl(name), delta);
 }
 
 uint64_t InstanceHost::api_timer_start(void* ctx, int64_t delay_ms, pl_timer_fn fn, void* timer_ctx) {

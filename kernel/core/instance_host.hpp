@@ -4,6 +4,7 @@
 #pragma once
 
 #include "config/config.hpp"
+#include "core/counter_table.hpp"
 #include "core/module_loader.hpp"
 #include "delivery/sink_queue.hpp"
 
@@ -109,7 +110,7 @@ private:
 
     mutable std::mutex mutex_;
     InstanceHealth health_;
-    std::map<std::string, int64_t, std::less<>> counters_; // found by string_view: a count allocates nothing
+    CounterTable counters_; // a count takes no lock
     std::atomic<uint64_t> published_{0};
     std::atomic<uint64_t> delivered_{0};
     std::atomic<uint64_t> delivery_errors_{0};

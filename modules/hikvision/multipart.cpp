@@ -154,6 +154,7 @@ int MultipartParser::boundary_kind(std::string_view line) const {
 
 void MultipartParser::reset() {
     buf_.clear();
+    in_ = buf_;
     pos_ = 0;
     st_ = St::preamble;
     cur_ = Part{};
@@ -184,8 +185,8 @@ size_t MultipartParser::cap_for_current() const {
 
 bool MultipartParser::read_line(std::string_view& line, size_t& next, bool& too_long) {
     too_long = false;
-    const char* base = buf_.data() + pos_;
-    size_t n = buf_.size() - pos_;
+    const char* base = in_.data() + pos_;
+    size_t n = in_.size() - pos_;
     const void* lf = std::memchr(base, '\n', std::min(n, lim_.max_header_line + 1));
     if (!lf) {
         too_long = n > lim_.max_header_line;
@@ -276,8 +277,8 @@ int MultipartParser::match_boundary_at(const char* base, size_t n, size_t at) co
 }
 
 size_t MultipartParser::find_delimiter(size_t from, size_t& keep) const {
-    const char* base = buf_.data() + pos_;
-    size_t n = buf_.size() - pos_;
+    const char* base = in_.data() + pos_;
+    size_t n = in_.size() - pos_;
     keep = 0;
     if (from == 0) {
         int r = match_boundary_at(base, n, 0);
@@ -311,7 +312,7 @@ size_t MultipartParser::find_delimiter(size_t from, size_t& keep) const {
 
 void MultipartParser::end_at_delimiter(size_t d) {
     size_t end = d;
-    if (end > 0 && buf_[pos_ + end - 1] == '\r') --end;
+    if (end > 0 && in_[pos_ + end - 1] == '\r') --end;
     if (end == 0) {
         error("empty part");
         pos_ += d;
@@ -320,22 +321,22 @@ void MultipartParser::end_at_delimiter(size_t d) {
         st_ = St::after_body;
         return;
     }
-    cur_.body.assign(buf_, pos_, end);
+    cur_.body.assign(in_.data() + pos_, end);
     pos_ += d;
     emit();
 }
 
 bool MultipartParser::step() {
-    size_t avail = buf_.size() - pos_;
+    size_t avail = in_.size() - pos_;
     switch (st_) {
     case St::preamble: {
         if (discard_line_) {
-            const void* lf = std::memchr(buf_.data() + pos_, '\n', avail);
+            const void* lf = std::memchr(in_.data() + pos_, '\n', avail);
             if (!lf) {
-                pos_ = buf_.size();
+                pos_ = in_.size();
                 return false;
             }
-            pos_ = static_cast<size_t>(static_cast<const char*>(lf) - buf_.data()) + 1;
+            pos_ = static_cast<size_t>(static_cast<const char*>(lf) - in_.data()) + 1;
             discard_line_ = false;
             return true;
         }
@@ -345,7 +346,7 @@ bool MultipartParser::step() {
         if (!read_line(line, next, too_long)) {
             if (too_long) {
                 discard_line_ = true; // not a boundary: drop up to the next line start
-                pos_ = buf_.size();
+                pos_ = in_.size();
             }
             return false;
         }
@@ -377,7 +378,7 @@ bool MultipartParser::step() {
                 error("part header line too long");
                 st_ = St::preamble;
                 discard_line_ = true;
-                pos_ = buf_.size();
+                pos_ = in_.size();
             }
             return false;
         }
@@ -428,7 +429,7 @@ bool MultipartParser::step() {
             scan_from_ = keep ? avail - keep : avail;
         }
         if (avail < length_) return false;
-        cur_.body.assign(buf_, pos_, length_);
+        cur_.body.assign(in_.data() + pos_, length_);
         pos_ += length_;
         emit();
         return true;
@@ -441,7 +442,7 @@ bool MultipartParser::step() {
                 error("part too large (no Content-Length)");
                 st_ = St::preamble;
                 discard_line_ = true;
-                pos_ = buf_.size() - keep;
+                pos_ = in_.size() - keep;
                 return false;
             }
             scan_from_ = keep ? avail - keep : avail;
@@ -459,12 +460,12 @@ bool MultipartParser::step() {
         return true;
     }
     case St::after_body: {
-        while (pos_ < buf_.size() && is_space(buf_[pos_])) ++pos_;
-        if (pos_ >= buf_.size()) return false;
+        while (pos_ < in_.size() && is_space(in_[pos_])) ++pos_;
+        if (pos_ >= in_.size()) return false;
         std::string_view line;
         size_t next = 0;
         bool too_long = false;
-        if (buf_[pos_] == '-') {
+        if (in_[pos_] == '-') {
             if (!read_line(line, next, too_long) && !too_long) return false;
             int kind = too_long ? 0 : boundary_kind(line);
             if (kind != 0) {
@@ -495,18 +496,34 @@ void MultipartParser::compact() {
 }
 
 void MultipartParser::feed(std::string_view bytes) {
-    buf_.append(bytes.data(), bytes.size());
-    while (step()) {
+    if (pos_ == buf_.size()) {
+        // Nothing held back, the usual case (a read ends where a part ends):
+        // the bytes are parsed where they are and only an unfinished tail is
+        // kept, instead of copying every byte into buf_ first.
+        buf_.clear();
+        pos_ = 0;
+        in_ = bytes;
+        while (step()) {
+        }
+        buf_.assign(in_.data() + pos_, in_.size() - pos_); // in_ is still `bytes` (reset() empties it)
+        pos_ = 0;
+    } else {
+        buf_.append(bytes.data(), bytes.size());
+        in_ = buf_;
+        while (step()) {
+        }
+        compact();
     }
-    compact();
+    in_ = buf_; // never left pointing at the caller's bytes
 }
 
 void MultipartParser::finish() {
+    in_ = buf_;
     while (step()) {
     }
-    size_t avail = buf_.size() - pos_;
+    size_t avail = in_.size() - pos_;
     if (st_ == St::body_scan && avail > 0) {
-        std::string_view rest(buf_.data() + pos_, avail);
+        std::string_view rest(in_.data() + pos_, avail);
         while (!rest.empty() && (rest.back() == '\n' || rest.back() == '\r')) rest.remove_suffix(1);
         if (!rest.empty()) {
             cur_.body.assign(rest);

@@ -102,8 +102,9 @@ private:
     PartHandler on_part_;
     ErrorHandler on_error_;
 
-    std::string buf_;
-    size_t pos_ = 0;       // first unconsumed byte of buf_
+    std::string buf_;      // bytes held back between feeds (an unfinished part)
+    std::string_view in_;  // what step() parses: buf_, or the bytes fed when nothing was held back
+    size_t pos_ = 0;       // first unconsumed byte of in_
     St st_ = St::preamble;
     Part cur_;
     size_t nheaders_ = 0; // headers of cur_ in use (the vector keeps old ones to reuse)

@@ -700,6 +700,51 @@ TEST_CASE("streams: a refused stream reports the status; cancel stops callbacks 
     CHECK_FALSE(inner.end);
 }
 
+// A close-delimited stream body (no Content-Length, not chunked) skips Beast's
+// parser: the bytes after the head, in the same read or later, go straight
+// to on_data; the close ends it cleanly; a cancel from on_data stops it.
+TEST_CASE("streams: close-delimited body, head and parts in one read, then the close; cancel from on_data") {
+    TestServer server([](const ServerRequest& req, Peer& peer) {
+        const std::string head = "HTTP/1.1 200 OK\r\nContent-Type: multipart/mixed; boundary=myboundary\r\n\r\n";
+        if (req.target == "/one-read") {
+            peer.write(head + kMultipart); // one write: the head and both parts arrive together
+            return false;                  // then the close
+        }
+        peer.write(head + "--myboundary\r\n");
+        for (int i = 0; i < 100; ++i)
+            if (!peer.pause(20ms) || !peer.write("more\r\n")) return false;
+        return false;
+    });
+    boost::asio::io_context io;
+    HttpClient client(io);
+
+    StreamProbe probe;
+    auto handle = client.stream(get(server.url("/one-read")), probe.callbacks());
+    REQUIRE(run_until(io, [&] { return probe.end.has_value(); }));
+    REQUIRE(probe.head);
+    CHECK(probe.data == kMultipart);
+    CHECK(probe.end->error == ErrorKind::none);
+    CHECK(probe.end->message == "the server ended the stream");
+    CHECK_FALSE(handle.active());
+
+    StreamProbe inner;
+    StreamHandle self_cancel;
+    StreamCallbacks cb = inner.callbacks();
+    int calls = 0;
+    cb.on_data = [&](std::string_view chunk) {
+        inner.data.append(chunk);
+        ++calls;
+        if (inner.data.find("more") != std::string::npos) self_cancel.cancel();
+    };
+    self_cancel = client.stream(get(server.url("/trickle")), cb);
+    REQUIRE(run_until(io, [&] { return inner.data.find("more") != std::string::npos; }, 3s));
+    const int calls_at_cancel = calls;
+    run_until(io, [] { return false; }, 150ms);
+    CHECK(calls == calls_at_cancel);
+    CHECK_FALSE(inner.end);
+    CHECK_FALSE(self_cancel.active());
+}
+
 TEST_CASE("destroying the client cancels in-flight work without callbacks") {
     TestServer server([](const ServerRequest&, Peer& peer) {
         peer.pause(5s);

@@ -248,6 +248,7 @@ void Exchange::read_head() {
     parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
     if (req_.method == "HEAD") parser_->skip(true);
     head_handled_ = false;
+    raw_body_ = false;
     mode_ = Mode::collect;
     head_ = Response{};
     // Bytes already buffered may hold this response (after a 1xx).
@@ -284,6 +285,7 @@ void Exchange::on_read(const beast::error_code& ec, std::size_t bytes) {
     bool eof = ec == asio::error::eof || ec == asio::ssl::error::stream_truncated;
     if (ec && !eof) return io_failed(ec, "read");
     if (!parse_buffered()) return;
+    if (eof && raw_body_) return on_message_done(); // the close is the end of such a body
     if (eof) {
         if (!parser_->got_some()) return io_failed(asio::error::eof, "read");
         beast::error_code pe;
@@ -301,6 +303,7 @@ bool Exchange::parse_buffered() {
     auto& buffer = conn_->buffer;
     // Bounded: each round consumes input or produces body, else it stops.
     while (buffer.size() > 0 && !parser_->is_done()) {
+        if (raw_body_) return deliver_raw();
         auto& body = parser_->get().body();
         body.data = chunk_.data();
         body.size = chunk_.size();
@@ -328,6 +331,19 @@ bool Exchange::parse_buffered() {
     return true;
 }
 
+// A streamed body that ends when the peer closes (no Content-Length, not
+// chunked: how cameras send their event streams) is every byte that comes:
+// handed over straight from the read buffer, without going through Beast's
+// parser and a copy into chunk_ first (per event part, on a stream).
+bool Exchange::deliver_raw() {
+    auto conn = conn_; // the callback may cancel us, which releases conn_
+    auto data = conn->buffer.data();
+    const std::size_t n = data.size();
+    const bool more = on_body(static_cast<const char*>(data.data()), n);
+    conn->buffer.consume(n);
+    return more;
+}
+
 bool Exchange::on_head() {
     const auto& msg = parser_->get();
     head_.status = static_cast<int>(msg.result_int());
@@ -353,6 +369,7 @@ bool Exchange::on_head() {
     } else if (streaming_ && status >= 200 && status < 300) {
         mode_ = Mode::deliver;
         total_timer_.cancel(); // a stream may last for days; only read idle applies now
+        raw_body_ = !parser_->is_done() && !parser_->chunked() && !parser_->content_length();
         if (callbacks_.on_head) {
             callbacks_.on_head(head_);
             if (finished_) return false; // the callback cancelled the stream

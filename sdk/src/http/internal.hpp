@@ -126,6 +126,7 @@ private:
     void read_some();
     void on_read(const beast::error_code& ec, std::size_t bytes);
     bool parse_buffered();
+    bool deliver_raw();
     bool on_head();
     bool on_body(const char* data, std::size_t n);
     void on_message_done();
@@ -177,6 +178,7 @@ private:
     std::array<char, kSmallRead> chunk_{};
     std::size_t read_size_ = kSmallRead;
     bool head_handled_ = false;
+    bool raw_body_ = false; // a streamed body delimited by the close: see deliver_raw()
     bool received_any_ = false;
     Mode mode_ = Mode::collect;
     Next next_ = Next::finish;
