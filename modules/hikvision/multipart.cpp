@@ -344,11 +344,12 @@ bool MultipartParser::step() {
         size_t next = 0;
         bool too_long = false;
         if (!read_line(line, next, too_long)) {
-            if (too_long) {
-                discard_line_ = true; // not a boundary: drop up to the next line start
-                pos_ = in_.size();
-            }
-            return false;
+            if (!too_long) return false;
+            // Not a boundary: drop it up to the next line start. Only what was
+            // scanned goes now: parts may follow in the same read.
+            discard_line_ = true;
+            pos_ += lim_.max_header_line + 1;
+            return true;
         }
         if (int kind = boundary_kind(line)) {
             pos_ = next;
@@ -374,13 +375,12 @@ bool MultipartParser::step() {
         size_t next = 0;
         bool too_long = false;
         if (!read_line(line, next, too_long)) {
-            if (too_long) {
-                error("part header line too long");
-                st_ = St::preamble;
-                discard_line_ = true;
-                pos_ = in_.size();
-            }
-            return false;
+            if (!too_long) return false;
+            error("part header line too long");
+            st_ = St::preamble;
+            discard_line_ = true;
+            pos_ += lim_.max_header_line + 1; // what was scanned (no '\n' in it): parts may follow
+            return true;
         }
         if (blank(line)) {
             pos_ = next;

@@ -280,6 +280,13 @@ TEST_CASE("hostile: garbage, huge header lines, too many headers, oversize parts
         REQUIRE(c.parts.size() == 1);
         CHECK(c.parts[0].body == kHeartbeat);
         CHECK(c.errors.size() == 1);
+        // In one read with the parts after it (and in the preamble too): only
+        // the line is dropped, not the parts that follow it in the same read.
+        for (const std::string& w : {wire, std::string(100 * 1024, 'b') + "\r\n" + part(kHeartbeat) + part(kHeartbeat)}) {
+            auto whole = parse_whole(w);
+            REQUIRE(whole.parts.size() == (w == wire ? 1u : 2u));
+            CHECK(whole.parts.back().body == kHeartbeat);
+        }
     }
     SECTION("too many headers") {
         std::string hdrs;
