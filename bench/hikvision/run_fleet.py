@@ -80,6 +80,7 @@ def main():
         f.write("\n".join(cfg))
     daemon = subprocess.Popen(args.wrap.split() + [os.path.join(args.build, "bin/passerelle"), "run", "-c", conf],
                               stdout=subprocess.DEVNULL, stderr=open(os.path.join(work, "daemon.stderr"), "wb"))
+    ok = False
     try:
         def connected():
             try:
@@ -146,6 +147,7 @@ def main():
         print(f"devices {args.devices}  offered {args.rate:.0f} events/s  connected in {t_connect:.1f} s")
         print(f"events/s written {eps:.0f}   latency p50 {pct(50):.1f} ms  p99 {pct(99):.1f} ms  (n={len(latencies)})")
         print(f"daemon CPU {cpu:.1f}% of one core (user {user:.1f}, system {system:.1f})   RSS connected {rss_connected / 1024:.1f} MiB   peak RSS (VmHWM) {hwm / 1024:.1f} MiB")
+        ok = True
     finally:
         daemon.terminate()
         try:
@@ -154,7 +156,8 @@ def main():
             daemon.kill()
         loadgen.terminate()
         loadgen.wait()
-        shutil.rmtree(work, ignore_errors=True)
+        if ok:  # a failed run keeps its directory: the message points there
+            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

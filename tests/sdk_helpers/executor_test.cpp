@@ -103,6 +103,41 @@ TEST_CASE("without coalescing a worker thread still runs every post in order", "
     for (int i = 0; i < 1000; ++i) CHECK(order[i] == i);
 }
 
+TEST_CASE("a worker thread runs a burst taken at once; what its handlers post runs after it, in order",
+          "[sdk][executor]") {
+    auto api = host_with_coalescing(300'000);
+    std::vector<int> order;
+    std::vector<int> burst_of;
+    std::atomic<bool> first_ran{false}, done{false};
+    {
+        passerelle::WorkerThread worker;
+        worker.attach_host(&api);
+        // Posted from the worker itself, the 150 handlers (more than one burst
+        // takes) are all queued before the next burst is taken; each posts a
+        // follower when it runs.
+        worker.post([&] {
+            for (int i = 0; i < 150; ++i)
+                worker.post([&, i] {
+                    order.push_back(i);
+                    burst_of.push_back(g_bursts_begun.load());
+                    worker.post([&, i] { order.push_back(1000 + i); });
+                });
+            worker.post([&] { done = true; });
+            first_ran = true;
+        });
+        REQUIRE(wait_for(first_ran));
+        REQUIRE(wait_for(done));
+    } // the destructor runs what is still queued (the followers) before joining
+    REQUIRE(order.size() == 300);
+    for (int i = 0; i < 150; ++i) CHECK(order[i] == i);
+    // Followers come after every handler queued before them, in their own order.
+    for (int i = 0; i < 150; ++i) CHECK(order[150 + i] == 1000 + i);
+    // Handlers queued together ran in bursts of at most 64, each burst begun once.
+    REQUIRE(burst_of.size() == 150);
+    CHECK(burst_of.front() < burst_of.back());
+    for (int i = 0; i + 64 < 150; ++i) CHECK(burst_of[i + 64] > burst_of[i]);
+}
+
 TEST_CASE("an io executor that ran out of work runs the stragglers of its linger as one burst", "[sdk][executor]") {
     auto api = host_with_coalescing(300'000);
     passerelle::IoExecutor ex;

@@ -352,19 +352,19 @@ private:
                 continue;
             }
             lingered = false;
+            // What was queued meanwhile runs as one burst, taken under one lock:
+            // the posting thread takes this mutex for every post, so locking it
+            // again around each handler made its cache line cross cores per event.
+            for (int n = 0; n < kMaxBurst && !queue_.empty(); ++n) {
+                batch_.push_back(std::move(queue_.front()));
+                queue_.pop_front();
+            }
             lock.unlock();
             {
-                Burst burst(*this); // what was queued meanwhile runs as one burst
-                lock.lock();
-                for (int n = 0; n < kMaxBurst && !queue_.empty(); ++n) {
-                    auto fn = std::move(queue_.front());
-                    queue_.pop_front();
-                    lock.unlock();
-                    fn();
-                    lock.lock();
-                }
-                lock.unlock();
+                Burst burst(*this);
+                for (auto& fn : batch_) fn(); // what they post queues behind, as before
             }
+            batch_.clear(); // destroys the handlers (and what they hold) outside the lock
             lock.lock();
         }
     }
@@ -372,6 +372,7 @@ private:
     std::mutex mutex_;
     std::condition_variable cv_;
     std::deque<std::function<void()>> queue_;
+    std::vector<std::function<void()>> batch_; // the burst being run; only the worker touches it
     bool stopping_ = false;
     bool asleep_ = false; // waiting for a post(), not lingering
     std::thread thread_;
