@@ -23,6 +23,7 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <thread>
 
 using namespace passerelle::http;
 using namespace std::chrono_literals;
@@ -743,6 +744,70 @@ TEST_CASE("streams: close-delimited body, head and parts in one read, then the c
     CHECK(calls == calls_at_cancel);
     CHECK_FALSE(inner.end);
     CHECK_FALSE(self_cancel.active());
+}
+
+TEST_CASE("streams: reads of one round are parsed together; a callback cancelling a stream of its batch stops it") {
+    // Four streams (two close-delimited, two chunked) get their second piece at
+    // the same moment, while the client's io_context is not running: their
+    // reads complete in one round and are parsed as one batch. The first
+    // callback to see the piece cancels the three others, whose reads are
+    // already done and queued: none of them may deliver it.
+    std::atomic<bool> go{false};
+    std::atomic<int> second_written{0};
+    TestServer server([&](const ServerRequest& req, Peer& peer) {
+        const bool chunked = req.target.find("chunked") != std::string::npos;
+        const std::string head = chunked ? "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                         : "HTTP/1.1 200 OK\r\nContent-Type: multipart/mixed\r\n\r\n";
+        auto piece = [&](const std::string& text) {
+            return chunked ? std::to_string(text.size()) + "\r\n" + text + "\r\n" : text;
+        };
+        if (!peer.write(head + piece("one;"))) return false;
+        for (int i = 0; i < 400 && !go; ++i)
+            if (!peer.pause(5ms)) return false;
+        if (!peer.write(piece("two;"))) return false;
+        ++second_written;
+        peer.pause(2s);
+        return false;
+    });
+    boost::asio::io_context io;
+    HttpClient client(io);
+    const std::vector<std::string> targets = {"/raw-a", "/raw-b", "/chunked-a", "/chunked-b"};
+    std::vector<StreamProbe> probes(targets.size());
+    std::vector<StreamHandle> handles(targets.size());
+    int seen_two = 0;
+    for (size_t i = 0; i < targets.size(); ++i) {
+        StreamCallbacks cb = probes[i].callbacks();
+        cb.on_data = [&, i](std::string_view chunk) {
+            probes[i].data.append(chunk);
+            if (probes[i].data.find("two") == std::string::npos) return;
+            ++seen_two;
+            for (size_t j = 0; j < handles.size(); ++j)
+                if (j != i) handles[j].cancel();
+        };
+        handles[i] = client.stream(get(server.url(targets[i])), cb);
+    }
+    REQUIRE(run_until(io, [&] {
+        for (auto& p : probes)
+            if (p.data != "one;") return false;
+        return true;
+    }));
+    go = true;
+    REQUIRE(server.wait_until([&] { return second_written == 4; }, 5s));
+    std::this_thread::sleep_for(50ms); // every socket has its piece before the client reads any
+    REQUIRE(run_until(io, [&] { return seen_two > 0; }, 3s));
+    run_until(io, [] { return false; }, 150ms);
+    CHECK(seen_two == 1);
+    int active = 0;
+    for (size_t i = 0; i < targets.size(); ++i) {
+        const bool got_two = probes[i].data == "one;two;";
+        CHECK((got_two || probes[i].data == "one;"));
+        if (handles[i].active()) {
+            ++active;
+            CHECK(got_two); // the stream that cancelled the others
+        }
+        CHECK_FALSE(probes[i].end); // cancelled streams end without a callback
+    }
+    CHECK(active == 1);
 }
 
 TEST_CASE("destroying the client cancels in-flight work without callbacks") {

@@ -98,7 +98,7 @@ std::shared_ptr<asio::ssl::context> shared_tls_context(bool verify, const std::s
 } // namespace
 
 ClientCore::ClientCore(asio::io_context& io_context, ClientOptions opts)
-    : io(io_context), options(std::move(opts)) {
+    : io(io_context), options(std::move(opts)), read_batch(asio::use_service<ReadBatch>(io_context)) {
     // A bad ca_file fails here, at configuration time. The system store (~870 KiB)
     // waits for the first https exchange: a fleet of http:// cameras never loads it.
     if (options.verify_tls && !options.ca_file.empty()) {

@@ -280,6 +280,9 @@ void Exchange::on_read(const beast::error_code& ec, std::size_t bytes) {
         received_any_ = true;
         last_activity_ = Clock::now(); // every byte resets the read-idle timeout
     }
+    // Body bytes of a stream: parsed with the other reads of this round (see
+    // ReadBatch). The head, errors and the end go on at once.
+    if (!ec && bytes > 0 && mode_ == Mode::deliver) return core_->read_batch.add(shared_from_this(), core_->io);
     // A TLS peer closing without close_notify is how many devices end a
     // close-delimited body: treated as the end of the stream, like a TCP FIN.
     bool eof = ec == asio::error::eof || ec == asio::ssl::error::stream_truncated;
@@ -295,6 +298,29 @@ void Exchange::on_read(const beast::error_code& ec, std::size_t bytes) {
         return io_failed(bhttp::error::partial_message, "read");
     }
     read_some();
+}
+
+bool Exchange::read_batched() { return !finished_ && parse_buffered(); }
+
+asio::execution_context::id ReadBatch::id;
+
+void ReadBatch::add(std::shared_ptr<Exchange> exchange, asio::io_context& io) {
+    // Posted once per batch, behind the handlers already ready in this round.
+    if (ready_.empty()) asio::post(io, [this] { run(); });
+    ready_.push_back(std::move(exchange));
+}
+
+void ReadBatch::run() {
+    // The callbacks may queue reads (a nested io_context run) or cancel
+    // exchanges of this batch: a cancelled one is finished and skipped.
+    running_.swap(ready_);
+    reading_.clear();
+    for (auto& exchange : running_)
+        if (exchange->read_batched()) reading_.push_back(exchange.get());
+    for (Exchange* exchange : reading_)
+        if (!exchange->finished_) exchange->read_some();
+    reading_.clear();
+    running_.clear(); // releases exchanges finished meanwhile
 }
 
 // Feeds the buffered bytes to the parser and acts on the head and body they

@@ -74,6 +74,33 @@ struct AuthState {
     std::string cnonce;       // kept for the -sess algorithms
 };
 
+class Exchange;
+
+// The stream reads an io_context completed in one round, processed together.
+// Asio completes each socket's read and runs its handler before it reads the
+// next socket; with 1,000 cameras sending an event each, that interleaves the
+// kernel's receive path and ours (parser, publish) event by event, and each
+// starts cold. Handlers of stream reads only queue their exchange here; one
+// handler posted behind them parses every queued read, then asks for the next
+// reads. One per io_context (an Asio service), used on its thread only.
+class ReadBatch : public asio::execution_context::service {
+public:
+    static asio::execution_context::id id;
+    explicit ReadBatch(asio::execution_context& context) : service(context) {}
+
+    // The exchange's read completed; parse_buffered() and read_some() follow
+    // from a handler posted to `io`, after the reads completed meanwhile.
+    void add(std::shared_ptr<Exchange> exchange, asio::io_context& io);
+
+private:
+    void shutdown() override { ready_.clear(); } // an exchange holds its connection
+    void run();
+
+    std::vector<std::shared_ptr<Exchange>> ready_;   // queued, not processed yet
+    std::vector<std::shared_ptr<Exchange>> running_; // the batch being processed
+    std::vector<Exchange*> reading_;                  // of running_, those that read on
+};
+
 class ClientCore {
 public:
     ClientCore(asio::io_context& io, ClientOptions options);
@@ -89,6 +116,7 @@ public:
     std::shared_ptr<asio::ssl::context> ssl;
     std::atomic<bool> ssl_loaded{false}; // for stats(), read from any thread
     Pool pool;
+    ReadBatch& read_batch; // the io_context's (shared by its clients)
     std::map<std::string, AuthState> auth;          // by origin
     std::vector<std::weak_ptr<Exchange>> live;      // to cancel on destruction
     bool closed = false;
@@ -125,6 +153,8 @@ private:
     void read_head();
     void read_some();
     void on_read(const beast::error_code& ec, std::size_t bytes);
+    friend class ReadBatch;
+    bool read_batched(); // ReadBatch::run: parse what was read; true to read on
     bool parse_buffered();
     bool deliver_raw();
     bool on_head();
