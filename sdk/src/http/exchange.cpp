@@ -311,8 +311,8 @@ void ReadBatch::add(std::shared_ptr<Exchange> exchange, asio::io_context& io) {
 }
 
 void ReadBatch::run() {
-    // The callbacks may queue reads (a nested io_context run) or cancel
-    // exchanges of this batch: a cancelled one is finished and skipped.
+    // A callback may cancel exchanges of this batch: a cancelled one is
+    // finished and skipped. Reads started here complete later, through add().
     running_.swap(ready_);
     reading_.clear();
     for (auto& exchange : running_)
