@@ -81,6 +81,19 @@ TEST_CASE("append_rfc3339 matches gmtime_r on edges and random instants") {
     CHECK(out == "x2026-11-24T03:15:23.203Z");
 }
 
+// write_rfc3339 keeps the text of the last two seconds it wrote: instants of
+// three seconds and of two days, interleaved, each read back right.
+TEST_CASE("append_rfc3339: instants of a few seconds interleaved are each written right (the seconds kept)") {
+    const int64_t base = 1'795'490'123'000'000'000;
+    const int64_t offsets_ms[] = {0, 1, 999, 1000, 0, 86'400'000, 1000, 2000, 999, 86'400'999, -1, 0, 2000, 1, -1};
+    for (int64_t round = 0; round < 3; ++round)
+        for (int64_t ms : offsets_ms) {
+            const int64_t ns = base + ms * 1'000'000 + round * 7;
+            INFO(ns);
+            CHECK(passerelle::format_rfc3339(ns) == reference_rfc3339(ns));
+        }
+}
+
 TEST_CASE("append_json_string escapes exactly what JSON needs, in runs or alone") {
     const std::string samples[] = {"", "plain", "\"", "\\", "a\"b\\c", "\n\r\t", std::string("\0\x01\x1f", 3),
                                    "{\n   \"SendNs\" : 1795490123203175102\n}", "caf\xc3\xa9 \xe2\x82\xac", "end\\"};

@@ -97,9 +97,10 @@ private:
     std::vector<pl_kv> heap_attrs_;
 };
 
-// Copies a pl_event into an owning Event, reading only the fields its struct_size covers.
-inline Event from_pl(const pl_event& in) {
-    Event e;
+// Copies a pl_event into `e`, a default-constructed Event (built where it
+// will live: a shared_ptr's block, an optional), reading only the fields its
+// struct_size covers.
+inline void copy_from_pl(const pl_event& in, Event& e) {
     auto has = [&](size_t end_offset) { return in.struct_size >= end_offset; };
     e.id = in.id;
     e.time_ns = in.time_ns;
@@ -127,6 +128,11 @@ inline Event from_pl(const pl_event& in) {
             e.attachment.assign(in.attachment_data, in.attachment_data + in.attachment_size);
         e.attachment_path = from_pl(in.attachment_path);
     }
+}
+
+inline Event from_pl(const pl_event& in) {
+    Event e;
+    copy_from_pl(in, e);
     return e;
 }
 

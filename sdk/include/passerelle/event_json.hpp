@@ -116,14 +116,8 @@ inline char* put_digits(char* p, int value, int width) {
 // Length of an RFC 3339 instant as written below.
 inline constexpr size_t kRfc3339Size = 24;
 
-// Writes RFC 3339 UTC with millisecond precision at p (kRfc3339Size bytes), e.g.
-// 2026-11-23T08:21:35.123Z. Arithmetic only (no gmtime_r, no snprintf): it runs
-// for every event a sink writes. int64 nanoseconds span the years 1677 to 2262,
-// so the year always has 4 digits.
-inline char* write_rfc3339(char* p, int64_t ns) {
-    int64_t secs = ns / 1000000000;
-    int64_t rem = ns % 1000000000;
-    if (rem < 0) { rem += 1000000000; --secs; }
+// "YYYY-MM-DDTHH:MM:SS" of a second since the epoch, at p (19 bytes).
+inline void write_rfc3339_second(char* p, int64_t secs) {
     const int64_t days = floor_div(secs, 86400);
     const int64_t sod = secs - days * 86400;
     const CivilDate date = civil_from_days(days);
@@ -137,7 +131,34 @@ inline char* write_rfc3339(char* p, int64_t ns) {
     *p++ = ':';
     p = put_digits(p, static_cast<int>(sod / 60 % 60), 2);
     *p++ = ':';
-    p = put_digits(p, static_cast<int>(sod % 60), 2);
+    put_digits(p, static_cast<int>(sod % 60), 2);
+}
+
+// Writes RFC 3339 UTC with millisecond precision at p (kRfc3339Size bytes), e.g.
+// 2026-11-23T08:21:35.123Z. Arithmetic only (no gmtime_r, no snprintf): it runs
+// twice for every event a sink writes. int64 nanoseconds span the years 1677 to
+// 2262, so the year always has 4 digits. The text of the last two seconds seen
+// is kept per thread: an event's two times (device, received) are mostly two
+// seconds that thousands of events share.
+inline char* write_rfc3339(char* p, int64_t ns) {
+    int64_t secs = ns / 1000000000;
+    int64_t rem = ns % 1000000000;
+    if (rem < 0) { rem += 1000000000; --secs; }
+    struct Second {
+        int64_t secs = INT64_MIN; // INT64_MIN ns is in 1677: never this second
+        char text[19];
+    };
+    thread_local Second seen[2];
+    thread_local unsigned next = 0;
+    Second* hit = seen[0].secs == secs ? &seen[0] : seen[1].secs == secs ? &seen[1] : nullptr;
+    if (!hit) {
+        hit = &seen[next];
+        next ^= 1u;
+        write_rfc3339_second(hit->text, secs);
+        hit->secs = secs;
+    }
+    std::memcpy(p, hit->text, sizeof hit->text);
+    p += sizeof hit->text;
     *p++ = '.';
     p = put_digits(p, static_cast<int>(rem / 1000000), 3);
     *p++ = 'Z';

@@ -764,7 +764,7 @@ struct Glue {
             if (T::take_event_view(event, call)) return;
             call.prepared.clear();
         }
-        call.event = from_pl(event);
+        copy_from_pl(event, call.event.emplace());
     }
 
     static void invoke(pl_instance* inst, const pl_invoke_args* args) {
