@@ -151,7 +151,7 @@ def main():
     finally:
         daemon.terminate()
         try:
-            daemon.wait(20)
+            daemon.wait(180 if args.wrap else 20)  # a daemon under valgrind takes long to stop and dump
         except subprocess.TimeoutExpired:
             daemon.kill()
         loadgen.terminate()

@@ -57,7 +57,7 @@ Exchange::Exchange(std::shared_ptr<ClientCore> core, Request request, std::funct
       id_(core_->next_id++), resolver_(core_->io), total_timer_(core_->io), phase_timer_(core_->io) {}
 
 Exchange::Exchange(std::shared_ptr<ClientCore> core, Request request, StreamCallbacks callbacks)
-    : core_(std::move(core)), req_(std::move(request)), streaming_(true), callbacks_(std::move(callbacks)),
+    : core_(std::move(core)), callbacks_(std::move(callbacks)), req_(std::move(request)), streaming_(true),
       id_(core_->next_id++), resolver_(core_->io), total_timer_(core_->io), phase_timer_(core_->io) {}
 
 void Exchange::start() {

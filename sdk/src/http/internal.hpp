@@ -37,10 +37,12 @@ using Clock = std::chrono::steady_clock;
 // pending operations (their completion, even an aborted one, reads the stream),
 // and an exchange cancelled mid-read drops its connection at once.
 struct Connection {
+    // The plain socket and the buffer first: a stream's every read touches
+    // both, and a TLS stream object (unused by plain ones) is hundreds of bytes.
     std::optional<tcp::socket> plain;
-    std::optional<asio::ssl::stream<tcp::socket>> tls;
     beast::flat_buffer buffer;
     Clock::time_point idle_since;
+    std::optional<asio::ssl::stream<tcp::socket>> tls;
 
     tcp::socket& socket() { return tls ? tls->next_layer() : *plain; }
     template <class F>
@@ -174,11 +176,29 @@ private:
     void on_timeout(std::string why);
     void stop_timers();
 
+    // What every read of a stream touches, together at the front: with 1,000
+    // streams, each read finds its exchange cold, and every cache line these
+    // span would be a miss of its own (chunk_ alone is 4 KiB).
     std::shared_ptr<ClientCore> core_;
+    std::shared_ptr<Connection> conn_;
+    StreamCallbacks callbacks_;
+    Clock::time_point last_activity_;
+    // Body bytes come out of the parser in chunk_-sized pieces. Reads are
+    // small while a stream trickles (an event part is ~1 KB) and grow while
+    // they come back full: 1,000 idle device streams hold ~8 KiB each, not 32.
+    static constexpr std::size_t kSmallRead = 4096;
+    static constexpr std::size_t kLargeRead = 65536;
+    std::size_t read_size_ = kSmallRead;
+    bool finished_ = false;
+    bool head_handled_ = false;
+    bool raw_body_ = false; // a streamed body delimited by the close: see deliver_raw()
+    bool received_any_ = false;
+    Mode mode_ = Mode::collect;
+    std::optional<bhttp::response_parser<bhttp::buffer_body>> parser_;
+
     Request req_;
     bool streaming_;
     std::function<void(Response)> done_;
-    StreamCallbacks callbacks_;
     uint64_t id_;
 
     Url url_;
@@ -191,26 +211,13 @@ private:
     asio::steady_timer phase_timer_;
     Phase phase_ = Phase::idle;
     std::chrono::milliseconds phase_limit_{0};
-    Clock::time_point last_activity_;
     uint64_t phase_generation_ = 0;
     std::string timed_out_;  // why, once a timer fired
 
-    std::shared_ptr<Connection> conn_;
     bool conn_reused_ = false;
     bool reuse_retried_ = false;
     bhttp::request<bhttp::string_body> wire_;
-    std::optional<bhttp::response_parser<bhttp::buffer_body>> parser_;
-    // Body bytes come out of the parser in chunk_-sized pieces. Reads are
-    // small while a stream trickles (an event part is ~1 KB) and grow while
-    // they come back full: 1,000 idle device streams hold ~8 KiB each, not 32.
-    static constexpr std::size_t kSmallRead = 4096;
-    static constexpr std::size_t kLargeRead = 65536;
     std::array<char, kSmallRead> chunk_{};
-    std::size_t read_size_ = kSmallRead;
-    bool head_handled_ = false;
-    bool raw_body_ = false; // a streamed body delimited by the close: see deliver_raw()
-    bool received_any_ = false;
-    Mode mode_ = Mode::collect;
     Next next_ = Next::finish;
     Response head_;
     std::size_t discarded_ = 0;
@@ -222,7 +229,6 @@ private:
     int auth_rounds_ = 0;
     int redirects_ = 0;
 
-    bool finished_ = false;
     std::atomic<bool> active_{true};
 };
 
