@@ -53,11 +53,13 @@ void set_tcp_keepalive(tcp::socket& socket, const ClientOptions& options) {
 } // namespace
 
 Exchange::Exchange(std::shared_ptr<ClientCore> core, Request request, std::function<void(Response)> done)
-    : core_(std::move(core)), req_(std::move(request)), streaming_(false), done_(std::move(done)),
+    : core_(std::move(core)), read_batch_(core_->read_batch), req_(std::move(request)), streaming_(false),
+      done_(std::move(done)),
       id_(core_->next_id++), resolver_(core_->io), total_timer_(core_->io), phase_timer_(core_->io) {}
 
 Exchange::Exchange(std::shared_ptr<ClientCore> core, Request request, StreamCallbacks callbacks)
-    : core_(std::move(core)), callbacks_(std::move(callbacks)), req_(std::move(request)), streaming_(true),
+    : core_(std::move(core)), read_batch_(core_->read_batch), callbacks_(std::move(callbacks)),
+      req_(std::move(request)), streaming_(true),
       id_(core_->next_id++), resolver_(core_->io), total_timer_(core_->io), phase_timer_(core_->io) {}
 
 void Exchange::start() {
@@ -282,7 +284,7 @@ void Exchange::on_read(const beast::error_code& ec, std::size_t bytes) {
     }
     // Body bytes of a stream: parsed with the other reads of this round (see
     // ReadBatch). The head, errors and the end go on at once.
-    if (!ec && bytes > 0 && mode_ == Mode::deliver) return core_->read_batch.add(shared_from_this(), core_->io);
+    if (!ec && bytes > 0 && mode_ == Mode::deliver) return read_batch_.add(shared_from_this());
     // A TLS peer closing without close_notify is how many devices end a
     // close-delimited body: treated as the end of the stream, like a TCP FIN.
     bool eof = ec == asio::error::eof || ec == asio::ssl::error::stream_truncated;
@@ -304,9 +306,9 @@ bool Exchange::read_batched() { return !finished_ && parse_buffered(); }
 
 asio::execution_context::id ReadBatch::id;
 
-void ReadBatch::add(std::shared_ptr<Exchange> exchange, asio::io_context& io) {
+void ReadBatch::add(std::shared_ptr<Exchange> exchange) {
     // Posted once per batch, behind the handlers already ready in this round.
-    if (ready_.empty()) asio::post(io, [this] { run(); });
+    if (ready_.empty()) asio::post(io_, [this] { run(); });
     ready_.push_back(std::move(exchange));
 }
 

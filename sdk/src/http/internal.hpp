@@ -88,16 +88,19 @@ class Exchange;
 class ReadBatch : public asio::execution_context::service {
 public:
     static asio::execution_context::id id;
-    explicit ReadBatch(asio::execution_context& context) : service(context) {}
+    // Made by asio::use_service on an io_context (ClientCore), never another context.
+    explicit ReadBatch(asio::execution_context& context)
+        : service(context), io_(static_cast<asio::io_context&>(context)) {}
 
     // The exchange's read completed; parse_buffered() and read_some() follow
-    // from a handler posted to `io`, after the reads completed meanwhile.
-    void add(std::shared_ptr<Exchange> exchange, asio::io_context& io);
+    // from a handler posted to the io_context, after the reads completed meanwhile.
+    void add(std::shared_ptr<Exchange> exchange);
 
 private:
     void shutdown() override { ready_.clear(); } // an exchange holds its connection
     void run();
 
+    asio::io_context& io_;
     std::vector<std::shared_ptr<Exchange>> ready_;   // queued, not processed yet
     std::vector<std::shared_ptr<Exchange>> running_; // the batch being processed
     std::vector<Exchange*> reading_;                  // of running_, those that read on
@@ -180,6 +183,7 @@ private:
     // streams, each read finds its exchange cold, and every cache line these
     // span would be a miss of its own (chunk_ alone is 4 KiB).
     std::shared_ptr<ClientCore> core_;
+    ReadBatch& read_batch_; // core_'s, without a visit to the (cold) core per read
     std::shared_ptr<Connection> conn_;
     StreamCallbacks callbacks_;
     Clock::time_point last_activity_;
