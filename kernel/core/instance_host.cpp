@@ -219,7 +219,6 @@ int32_t InstanceHost::api_publish(void* ctx, const pl_event* event) {
     if (!event) return PL_ERR_INVALID;
     auto e = std::make_shared<Event>();
     copy_from_pl(*event, *e); // in place: no Event moved into the block
-
     e->source = self->config_.name;
     e->module = self->config_.module;
     e->received_ns = now_ns();
