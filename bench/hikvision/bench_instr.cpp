@@ -50,7 +50,7 @@ extern "C" __attribute__((noinline)) void hik_measure(const std::string& wire, i
     for (int it = 0; it < iterations; ++it) {
         MultipartParser p;
         p.set_handlers(
-            [&](Part&& part) {
+            [&](const PartView& part) {
                 ++t.parts;
                 if (stage == 0) return;
                 now += 1'000'000;

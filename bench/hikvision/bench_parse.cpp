@@ -26,7 +26,7 @@ size_t run(const std::string& wire, int iterations, OnPart&& on_part) {
     size_t parts = 0;
     for (int it = 0; it < iterations; ++it) {
         MultipartParser p;
-        p.set_handlers([&](Part&& part) { ++parts; on_part(part); }, [](std::string_view) {});
+        p.set_handlers([&](const PartView& part) { ++parts; on_part(part); }, [](std::string_view) {});
         for (size_t i = 0; i < wire.size(); i += 16384) p.feed(std::string_view(wire).substr(i, 16384));
         p.finish();
     }
@@ -48,12 +48,12 @@ int main(int argc, char** argv) {
     std::printf("NVR capture: %zu parts, %zu bytes framed, %d iterations\n", bodies.size(), wire.size(), iterations);
 
     auto t0 = std::chrono::steady_clock::now();
-    size_t n = run(wire, iterations, [](const Part&) {});
+    size_t n = run(wire, iterations, [](const PartView&) {});
     report("multipart framing", total, n, seconds_since(t0));
 
     size_t notes = 0;
     t0 = std::chrono::steady_clock::now();
-    n = run(wire, iterations, [&](const Part& p) { notes += decode_part(p).notifications.size(); });
+    n = run(wire, iterations, [&](const PartView& p) { notes += decode_part(p).notifications.size(); });
     report("framing + XML decode", total, n, seconds_since(t0));
 
     EventState st;
@@ -61,7 +61,7 @@ int main(int argc, char** argv) {
     int64_t now = 0;
     size_t events = 0;
     t0 = std::chrono::steady_clock::now();
-    n = run(wire, iterations, [&](const Part& p) {
+    n = run(wire, iterations, [&](const PartView& p) {
         now += 1'000'000;
         for (auto& note : decode_part(p).notifications) st.on_notification(std::move(note), now, out); // as alert_stream
         events += out.size();

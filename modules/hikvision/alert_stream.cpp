@@ -120,7 +120,7 @@ struct AlertStream::Impl : std::enable_shared_from_this<Impl> {
         std::string boundary;
         if (auto ct = head.header("Content-Type")) boundary = boundary_from_content_type(*ct);
         parser = std::make_unique<MultipartParser>(boundary);
-        parser->set_handlers([this](Part&& p) { on_part(std::move(p)); },
+        parser->set_handlers([this](const PartView& p) { on_part(p); },
                              [this](std::string_view msg) {
                                  ++stats.parse_errors;
                                  count("parse_errors");
@@ -138,7 +138,7 @@ struct AlertStream::Impl : std::enable_shared_from_this<Impl> {
         arm_state_timer();
     }
 
-    void on_part(Part&& part) {
+    void on_part(const PartView& part) {
         const int64_t now = now_ns();
         ++stats.parts;
         ++pending_parts;

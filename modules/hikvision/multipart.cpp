@@ -70,29 +70,38 @@ bool parse_length(std::string_view s, size_t& out) {
     return true;
 }
 
-} // namespace
+bool media_is_binary(std::string_view t) {
+    return t.starts_with("image/") || t.starts_with("video/") || t.starts_with("audio/") ||
+           t == "application/octet-stream";
+}
 
-std::string_view Part::header(std::string_view name) const {
+bool media_is_xml(std::string_view t) { return t == "application/xml" || t == "text/xml" || t.ends_with("+xml"); }
+
+bool media_is_json(std::string_view t) { return t == "application/json" || t == "text/json" || t.ends_with("+json"); }
+
+template <class Headers>
+std::string_view find_header(const Headers& headers, std::string_view name) {
     for (const auto& [k, v] : headers)
         if (iequals(k, name)) return v;
     return {};
 }
 
-bool Part::is_binary() const {
-    std::string_view t = media_type;
-    return t.starts_with("image/") || t.starts_with("video/") || t.starts_with("audio/") ||
-           t == "application/octet-stream";
+} // namespace
+
+std::string_view PartView::header(std::string_view name) const { return find_header(headers, name); }
+bool PartView::is_binary() const { return media_is_binary(media_type); }
+bool PartView::is_xml() const { return media_is_xml(media_type); }
+bool PartView::is_json() const { return media_is_json(media_type); }
+
+Part::Part(const PartView& v) : media_type(v.media_type), body(v.body) {
+    headers.reserve(v.headers.size());
+    for (const auto& [k, val] : v.headers) headers.emplace_back(std::string(k), std::string(val));
 }
 
-bool Part::is_xml() const {
-    std::string_view t = media_type;
-    return t == "application/xml" || t == "text/xml" || t.ends_with("+xml");
-}
-
-bool Part::is_json() const {
-    std::string_view t = media_type;
-    return t == "application/json" || t == "text/json" || t.ends_with("+json");
-}
+std::string_view Part::header(std::string_view name) const { return find_header(headers, name); }
+bool Part::is_binary() const { return media_is_binary(media_type); }
+bool Part::is_xml() const { return media_is_xml(media_type); }
+bool Part::is_json() const { return media_is_json(media_type); }
 
 std::string boundary_from_content_type(std::string_view ct) {
     // Find "boundary" as a parameter name, case-insensitive, then '=' with optional spaces.
@@ -157,8 +166,8 @@ void MultipartParser::reset() {
     in_ = buf_;
     pos_ = 0;
     st_ = St::preamble;
-    cur_ = Part{};
-    nheaders_ = 0;
+    nheaders_ = kept_headers_ = 0;
+    media_type_.clear();
     discard_line_ = false;
 }
 
@@ -168,11 +177,8 @@ void MultipartParser::error(std::string_view msg) {
 }
 
 void MultipartParser::begin_part() {
-    // cur_ keeps its buffers from the previous part (the handler got it by
-    // rvalue and may have moved from it: then they are empty, still valid).
-    cur_.media_type.clear();
-    cur_.body.clear();
-    nheaders_ = 0;
+    media_type_.clear();
+    nheaders_ = kept_headers_ = 0;
     have_length_ = false;
     length_ = 0;
     scan_from_ = 0;
@@ -180,7 +186,7 @@ void MultipartParser::begin_part() {
 }
 
 size_t MultipartParser::cap_for_current() const {
-    return cur_.is_binary() ? lim_.max_binary_part : lim_.max_text_part;
+    return media_is_binary(media_type_) ? lim_.max_binary_part : lim_.max_text_part;
 }
 
 bool MultipartParser::read_line(std::string_view& line, size_t& next, bool& too_long) {
@@ -204,17 +210,13 @@ void MultipartParser::header_line(std::string_view line, size_t colon) {
     std::string_view value = trim(line.substr(colon + 1));
     if (is_header(name, "Content-Type")) {
         auto semi = value.find(';');
-        assign_lowercase(cur_.media_type, trim(value.substr(0, semi)));
+        assign_lowercase(media_type_, trim(value.substr(0, semi)));
     } else if (is_header(name, "Content-Length")) {
         have_length_ = parse_length(value, length_);
     }
-    // Reuse the previous part's header strings (no allocation once warm).
-    if (nheaders_ < cur_.headers.size()) {
-        cur_.headers[nheaders_].first.assign(name);
-        cur_.headers[nheaders_].second.assign(value);
-    } else {
-        cur_.headers.emplace_back(std::string(name), std::string(value));
-    }
+    // Views into in_ (the vector is reused part after part: no allocation once warm).
+    if (nheaders_ < headers_.size()) headers_[nheaders_] = {name, value};
+    else headers_.emplace_back(name, value);
     ++nheaders_;
 }
 
@@ -238,20 +240,37 @@ void MultipartParser::start_body() {
     st_ = St::body_length;
 }
 
-void MultipartParser::emit() {
-    if (cur_.media_type.empty()) {
-        std::string_view b = trim(cur_.body);
+void MultipartParser::emit(std::string_view body) {
+    if (media_type_.empty()) {
+        std::string_view b = trim(body);
         if (b.size() >= 2 && static_cast<unsigned char>(b[0]) == 0xFF && static_cast<unsigned char>(b[1]) == 0xD8)
-            cur_.media_type = "image/jpeg";
+            media_type_ = "image/jpeg";
         else if (!b.empty() && b.front() == '<')
-            cur_.media_type = "application/xml";
+            media_type_ = "application/xml";
         else if (!b.empty() && b.front() == '{')
-            cur_.media_type = "application/json";
+            media_type_ = "application/json";
     }
     ++parts_;
-    cur_.headers.resize(nheaders_);
     st_ = St::after_body;
-    if (on_part_) on_part_(std::move(cur_));
+    if (on_part_) on_part_(PartView{std::span<const HeaderView>(headers_.data(), nheaders_), media_type_, body});
+}
+
+void MultipartParser::keep_headers() {
+    if (kept_headers_ == nheaders_) return;
+    size_t size = 0;
+    for (size_t i = 0; i < nheaders_; ++i) size += headers_[i].first.size() + headers_[i].second.size();
+    // Built aside, then swapped in: views of earlier headers may point into header_store_ itself.
+    std::string store;
+    store.reserve(size); // no reallocation below: the views taken stay valid
+    for (size_t i = 0; i < nheaders_; ++i) {
+        auto& [name, value] = headers_[i];
+        const size_t at = store.size();
+        store.append(name).append(value);
+        name = std::string_view(store.data() + at, name.size());
+        value = std::string_view(store.data() + at + name.size(), value.size());
+    }
+    header_store_.swap(store);
+    kept_headers_ = nheaders_;
 }
 
 // Returns 1 if buf at `at` holds "--<boundary>" followed by a line end / "--" /
@@ -316,14 +335,14 @@ void MultipartParser::end_at_delimiter(size_t d) {
     if (end == 0) {
         error("empty part");
         pos_ += d;
-        cur_ = Part{};
-        nheaders_ = 0;
+        nheaders_ = kept_headers_ = 0;
+        media_type_.clear();
         st_ = St::after_body;
         return;
     }
-    cur_.body.assign(in_.data() + pos_, end);
+    const std::string_view body(in_.data() + pos_, end);
     pos_ += d;
-    emit();
+    emit(body);
 }
 
 bool MultipartParser::step() {
@@ -416,7 +435,7 @@ bool MultipartParser::step() {
         return true;
     }
     case St::body_length: {
-        if (!cur_.is_binary()) {
+        if (!media_is_binary(media_type_)) {
             // A wrong (too long) Content-Length must not swallow the next part:
             // text never holds a delimiter line, so one inside the announced
             // length ends the part there.
@@ -429,9 +448,9 @@ bool MultipartParser::step() {
             scan_from_ = keep ? avail - keep : avail;
         }
         if (avail < length_) return false;
-        cur_.body.assign(in_.data() + pos_, length_);
+        const std::string_view body(in_.data() + pos_, length_);
         pos_ += length_;
-        emit();
+        emit(body);
         return true;
     }
     case St::body_scan: {
@@ -505,6 +524,7 @@ void MultipartParser::feed(std::string_view bytes) {
         in_ = bytes;
         while (step()) {
         }
+        if (inside_part()) keep_headers(); // they point into `bytes`
         buf_.assign(in_.data() + pos_, in_.size() - pos_); // in_ is still `bytes` (reset() empties it)
         pos_ = 0;
     } else {
@@ -512,6 +532,7 @@ void MultipartParser::feed(std::string_view bytes) {
         in_ = buf_;
         while (step()) {
         }
+        if (inside_part()) keep_headers(); // they point into buf_, which moves
         compact();
     }
     in_ = buf_; // never left pointing at the caller's bytes
@@ -526,8 +547,7 @@ void MultipartParser::finish() {
         std::string_view rest(in_.data() + pos_, avail);
         while (!rest.empty() && (rest.back() == '\n' || rest.back() == '\r')) rest.remove_suffix(1);
         if (!rest.empty()) {
-            cur_.body.assign(rest);
-            emit();
+            emit(rest);
         }
     } else if (st_ == St::body_length || st_ == St::skip) {
         error("stream ended inside a part");

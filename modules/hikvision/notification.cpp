@@ -693,7 +693,7 @@ Decoded decode_json(std::string_view body) {
     return out;
 }
 
-void decode_part(const Part& part, DecodeScope scope, const FoldQuery* folds, Decoded& out) {
+void decode_part(const PartView& part, DecodeScope scope, const FoldQuery* folds, Decoded& out) {
     if (part.is_binary()) {
         out.notifications.clear();
         out.error.clear();
@@ -712,10 +712,10 @@ void decode_part(const Part& part, DecodeScope scope, const FoldQuery* folds, De
         return;
     }
     out.notifications.clear();
-    out.error = "unsupported part type '" + part.media_type + "'";
+    out.error = "unsupported part type '" + std::string(part.media_type) + "'";
 }
 
-Decoded decode_part(const Part& part, DecodeScope scope, const FoldQuery* folds) {
+Decoded decode_part(const PartView& part, DecodeScope scope, const FoldQuery* folds) {
     Decoded out;
     decode_part(part, scope, folds, out);
     return out;

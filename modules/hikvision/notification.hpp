@@ -62,10 +62,19 @@ protected:
 };
 
 // Dispatches on the part's media type: XML, JSON; binary parts yield nothing.
-Decoded decode_part(const Part& part, DecodeScope scope = DecodeScope::everything, const FoldQuery* folds = nullptr);
+Decoded decode_part(const PartView& part, DecodeScope scope = DecodeScope::everything,
+                    const FoldQuery* folds = nullptr);
 // Same, into `out` (cleared first): a stream decoding part after part reuses
 // one Decoded, so its vector is allocated once, not per part.
-void decode_part(const Part& part, DecodeScope scope, const FoldQuery* folds, Decoded& out);
+void decode_part(const PartView& part, DecodeScope scope, const FoldQuery* folds, Decoded& out);
+// A kept Part: decoding reads its media type and body only.
+inline Decoded decode_part(const Part& part, DecodeScope scope = DecodeScope::everything,
+                           const FoldQuery* folds = nullptr) {
+    return decode_part(PartView{{}, part.media_type, part.body}, scope, folds);
+}
+inline void decode_part(const Part& part, DecodeScope scope, const FoldQuery* folds, Decoded& out) {
+    decode_part(PartView{{}, part.media_type, part.body}, scope, folds, out);
+}
 Decoded decode_xml(std::string_view body, DecodeScope scope = DecodeScope::everything,
                    const FoldQuery* folds = nullptr);
 Decoded decode_json(std::string_view body);

@@ -24,7 +24,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::vector<passerelle::Event> out;
     int64_t now = 0;
     parser.set_handlers(
-        [&](passerelle::hikvision::Part&& part) {
+        [&](const passerelle::hikvision::PartView& part) {
             now += 500'000'000;
             state.poll(now, out);
             if (part.is_binary()) {

@@ -29,7 +29,7 @@ int main(int argc, char** argv) {
     std::map<std::string, int> by_code, by_state;
     int64_t now = 0;
     parser.set_handlers(
-        [&](Part&& p) {
+        [&](const PartView& p) {
             summary["parts"] = summary["parts"].get<int>() + 1;
             now += 1'000'000;
             if (p.is_binary()) {

@@ -60,7 +60,7 @@ inline Collected parse(const std::string& stream, size_t chunk = 0, unsigned see
                        size_t max_random = 700, passerelle::hikvision::MultipartLimits limits = {}) {
     Collected c;
     passerelle::hikvision::MultipartParser p(declared, limits);
-    p.set_handlers([&](passerelle::hikvision::Part&& part) { c.parts.push_back(std::move(part)); },
+    p.set_handlers([&](const passerelle::hikvision::PartView& part) { c.parts.emplace_back(part); },
                    [&](std::string_view e) { c.errors.emplace_back(e); });
     std::mt19937 rng(seed);
     std::uniform_int_distribution<size_t> dist(1, max_random);
