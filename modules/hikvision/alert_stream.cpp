@@ -27,31 +27,40 @@ int64_t now_ns() {
 
 struct AlertStream::Impl : std::enable_shared_from_this<Impl> {
     Impl(boost::asio::io_context& io, http::HttpClient& http, AlertStreamOptions o, AlertStreamCallbacks c)
-        : http(http), opt(std::move(o)), cb(std::move(c)), reconnect_timer(io), state_timer(io), state(opt.state),
+        : cb(std::move(c)), state(o.state), http(http), opt(std::move(o)), reconnect_timer(io), state_timer(io),
           rng(std::random_device{}()) {
         stats.path = std::string(kIsapiPath);
     }
 
+    // What every part of the stream touches, together at the front: with
+    // 1,000 cameras, each read finds its stream cold, and each cache line
+    // these span is a miss of its own (the options, timers and backoff state
+    // below are for connecting and reconnecting only).
+    std::unique_ptr<MultipartParser> parser;
+    std::vector<Event> out;
+    std::optional<int64_t> armed_deadline;
+    // Per-part counters are summed over one read and reported once per read
+    // (a host counter update takes a lock and a map lookup: once per part was
+    // a measurable share of an event's cost).
+    uint64_t pending_parts = 0, pending_heartbeats = 0, pending_images = 0;
+    bool running = false;
+    bool part_seen = false;       // this session delivered at least one part
+    bool silent_device = false;   // learned: this device sends no heartbeats
+    AlertStreamCallbacks cb;      // on_events and on_count first
+    Decoded decoded; // the last part's, kept to reuse its vector
+    Stats stats;
+    EventState state;
+
     http::HttpClient& http;
     AlertStreamOptions opt;
-    AlertStreamCallbacks cb;
     http::StreamHandle stream;
     boost::asio::steady_timer reconnect_timer;
     boost::asio::steady_timer state_timer;
-    std::optional<int64_t> armed_deadline;
-    std::unique_ptr<MultipartParser> parser;
-    EventState state;
-    std::vector<Event> out;
-    Decoded decoded; // the last part's, kept to reuse its vector
-    Stats stats;
     std::minstd_rand rng; // jitter only: 8 bytes of state, not mt19937_64's 2.5 KB per device
 
-    bool running = false;
     bool head_seen = false;       // this session got its 2xx head
-    bool part_seen = false;       // this session delivered at least one part
     bool legacy_path = false;     // using /Event/notification/alertStream
     bool path_404 = false;        // the other path already answered 404 in this round
-    bool silent_device = false;   // learned: this device sends no heartbeats
     bool quiet_reattach = false;  // the running session is a periodic re-attach
     unsigned failures = 0;
     unsigned auth_failures = 0;
@@ -60,10 +69,6 @@ struct AlertStream::Impl : std::enable_shared_from_this<Impl> {
     void count(std::string_view name) {
         if (cb.on_count) cb.on_count(name, 1);
     }
-    // Per-part counters are summed over one read and reported once per read
-    // (a host counter update takes a lock and a map lookup: once per part was
-    // a measurable share of an event's cost).
-    uint64_t pending_parts = 0, pending_heartbeats = 0, pending_images = 0;
     void flush_counts() {
         if (!cb.on_count) {
             pending_parts = pending_heartbeats = pending_images = 0;

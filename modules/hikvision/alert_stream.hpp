@@ -56,11 +56,11 @@ struct AlertStreamOptions {
 struct AlertStreamCallbacks {
     // Events out of EventState, in order (state start/stop/pulse set).
     std::function<void(std::vector<Event>&)> on_events;
-    // "connected" / "reconnecting" / "unreachable" / "auth_failed" + a safe detail.
-    std::function<void(std::string_view state, std::string_view detail)> on_health;
     // A counter to add to: reconnects, parts, parse_errors, heartbeats, images
     // (parts, heartbeats and images are summed over one read of the stream).
     std::function<void(std::string_view name, int64_t delta)> on_count;
+    // "connected" / "reconnecting" / "unreachable" / "auth_failed" + a safe detail.
+    std::function<void(std::string_view state, std::string_view detail)> on_health;
     // warn/info lines (never hold a secret).
     std::function<void(bool warning, std::string_view message)> on_log;
     // A stream head was accepted (after a (re)connect).

@@ -120,9 +120,22 @@ DeviceConfig read_device_config(const Fields& c) {
 }
 
 struct Device::Impl {
-    Impl(Instance& self, DeviceConfig cfg) : self(self), cfg(std::move(cfg)) {}
+    Impl(Instance& self, DeviceConfig cfg) : self(self), cfg(std::move(cfg)) {
+        per_event.names = !this->cfg.channel_names.empty();
+        per_event.images = !this->cfg.image_dir.empty();
+        per_event.snapshots = !this->cfg.snapshot_on.empty();
+    }
 
     Instance& self;
+    // What on_events asks of every event, next to `self`: with 1,000 cameras
+    // each event finds this device cold, and the config's maps and sets are
+    // several cache lines away (most devices have no names, no image_dir, no
+    // snapshot_on).
+    struct PerEvent {
+        bool names = false;     // channel names known (config or device)
+        bool images = false;    // image_dir set
+        bool snapshots = false; // snapshot_on not empty
+    } per_event;
     DeviceConfig cfg;
     std::unique_ptr<http::HttpClient> http;
     std::unique_ptr<AlertStream> stream;
@@ -298,10 +311,11 @@ struct Device::Impl {
     // ---------------------------------------------------------------- events
     void on_events(std::vector<Event>& evs) {
         for (Event& e : evs) {
-            if (std::string n = channel_name(e.channel); !n.empty()) e.attrs["channel_name"] = std::move(n);
-            if (!e.attachment.empty() && !cfg.image_dir.empty())
+            if (per_event.names)
+                if (std::string n = channel_name(e.channel); !n.empty()) e.attrs["channel_name"] = std::move(n);
+            if (per_event.images && !e.attachment.empty())
                 e.attachment_path = save_image(e.attachment, e.attachment_mime, e.channel, e.code);
-            const bool wants = e.attachment.empty() && e.state != State::stop &&
+            const bool wants = per_event.snapshots && e.attachment.empty() && e.state != State::stop &&
                                (cfg.snapshot_on.count(e.type) || cfg.snapshot_on.count(e.code));
             // The queue only keeps events in order behind one waiting for its
             // snapshot: with none waiting, an event goes out at once (no move
@@ -439,6 +453,7 @@ struct Device::Impl {
             if (!names.empty() || !unreachable) channels_settled = true;
             if (!names.empty()) {
                 device_channels = std::move(names);
+                per_event.names = !cfg.channel_names.empty() || !device_channels.empty();
                 if (proxy) device_info["nvr"] = true;
             }
             then();
