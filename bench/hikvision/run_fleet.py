@@ -55,6 +55,10 @@ def main():
     ap.add_argument("--wrap", default="",
                     help='command the daemon runs under, e.g. "valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.out" '
                          "(instructions per event: divide by the events written)")
+    ap.add_argument("--on-window", default="",
+                    help='shell command run as the window opens, {pid} replaced by the daemon\'s pid, e.g. '
+                         '"callgrind_control -z {pid}" so that a --wrap profile holds the steady state only, '
+                         'not the connection of every device')
     ap.add_argument("--coalesce", default=None,
                     help='[daemon] coalesce for the daemon, e.g. "1ms" (default: unset, each module\'s own)')
     args = ap.parse_args()
@@ -130,6 +134,8 @@ def main():
         th = threading.Thread(target=tail, daemon=True)
         th.start()
         time.sleep(0.2)
+        if args.on_window:
+            subprocess.run(args.on_window.replace("{pid}", str(daemon.pid)), shell=True, check=False)
         cpu0, l0, t0 = proc_cpu_s(daemon.pid), lines[0], time.monotonic()
         time.sleep(args.window)
         cpu1, l1, t1 = proc_cpu_s(daemon.pid), lines[0], time.monotonic()
