@@ -1,6 +1,7 @@
 #include "alert_stream.hpp"
 
 #include "backoff.hpp"
+#include "count_flusher.hpp"
 #include "multipart.hpp"
 #include "notification.hpp"
 
@@ -25,10 +26,10 @@ int64_t now_ns() {
 
 } // namespace
 
-struct AlertStream::Impl : std::enable_shared_from_this<Impl> {
+struct AlertStream::Impl : std::enable_shared_from_this<Impl>, PendingCounts {
     Impl(boost::asio::io_context& io, http::HttpClient& http, AlertStreamOptions o, AlertStreamCallbacks c)
         : cb(std::move(c)), state(o.state), http(http), opt(std::move(o)), reconnect_timer(io), state_timer(io),
-          rng(std::random_device{}()) {
+          rng(std::random_device{}()), counts_flusher(count_flusher(io)) {
         stats.path = std::string(kIsapiPath);
     }
 
@@ -39,10 +40,10 @@ struct AlertStream::Impl : std::enable_shared_from_this<Impl> {
     std::unique_ptr<MultipartParser> parser;
     std::vector<Event> out;
     std::optional<int64_t> armed_deadline;
-    // Per-part counters are summed over one read and reported once per read
-    // (a host counter update takes a lock and a map lookup: once per part was
-    // a measurable share of an event's cost).
+    // Per-part counters, handed to the host at most once a second (see
+    // count_flusher.hpp); stats has them exact at once.
     uint64_t pending_parts = 0, pending_heartbeats = 0, pending_images = 0;
+    bool counts_enlisted = false; // the flusher will call flush_counts()
     bool running = false;
     bool part_seen = false;       // this session delivered at least one part
     bool silent_device = false;   // learned: this device sends no heartbeats
@@ -65,11 +66,17 @@ struct AlertStream::Impl : std::enable_shared_from_this<Impl> {
     unsigned failures = 0;
     unsigned auth_failures = 0;
     uint64_t reconnect_round = 0; // guards before_reconnect's proceed against a second call
+    CountFlusher& counts_flusher;
 
     void count(std::string_view name) {
         if (cb.on_count) cb.on_count(name, 1);
     }
-    void flush_counts() {
+    // The flusher's call: never once stopped (the callbacks' owner may be gone).
+    void flush_counts() override {
+        counts_enlisted = false;
+        if (running) report_counts();
+    }
+    void report_counts() {
         if (!cb.on_count) {
             pending_parts = pending_heartbeats = pending_images = 0;
             return;
@@ -138,7 +145,10 @@ struct AlertStream::Impl : std::enable_shared_from_this<Impl> {
     void on_data(std::string_view bytes) {
         if (!parser) return;
         parser->feed(bytes);
-        flush_counts();
+        if (!counts_enlisted && (pending_parts | pending_heartbeats | pending_images)) {
+            counts_enlisted = true;
+            flush_counts_soon(counts_flusher, weak_from_this());
+        }
         publish();
         arm_state_timer();
     }
@@ -210,7 +220,7 @@ struct AlertStream::Impl : std::enable_shared_from_this<Impl> {
             parser->finish();
             parser.reset();
         }
-        flush_counts();
+        report_counts();
         if (was_connected) {
             state.flush(now_ns(), out, "disconnected");
             publish();
@@ -279,6 +289,7 @@ struct AlertStream::Impl : std::enable_shared_from_this<Impl> {
         parser.reset();
         stats.connected = false;
         if (flush) {
+            report_counts();
             state.flush(now_ns(), out, reason);
             publish();
         }
