@@ -174,6 +174,26 @@ void LogWriter::append_lines(std::span<const std::string> lines, size_t& written
     if (options_.fsync == FsyncPolicy::always) sync();
 }
 
+void LogWriter::append_text(std::string_view text, std::span<const size_t> ends, size_t& written) {
+    written = 0;
+    if (ends.empty()) return;
+    open();
+    size_t from = 0; // where line `written` starts in text
+    while (written < ends.size()) {
+        // Same rules as append_lines: rotate before a line would cross
+        // max_size, and at least one line goes into each file.
+        if (options_.max_size > 0 && size_ > 0 && size_ + (ends[written] - from) > options_.max_size) rotate();
+        size_t end = written + 1;
+        if (options_.max_size == 0) end = ends.size();
+        else
+            while (end < ends.size() && size_ + (ends[end] - from) <= options_.max_size) ++end;
+        write_all(text.substr(from, ends[end - 1] - from));
+        from = ends[end - 1];
+        written = end;
+    }
+    if (options_.fsync == FsyncPolicy::always) sync();
+}
+
 void LogWriter::rotate() {
     close();
     std::error_code ec;

@@ -64,6 +64,11 @@ public:
     // write is cut off). With FsyncPolicy::always they are on disk on return.
     void append_lines(std::span<const std::string> lines, size_t& written);
 
+    // The same for lines already joined: `text` holds whole lines, each with
+    // its newline, and ends[i] is where line i ends (one past its newline).
+    // Written from `text` itself when no rotation splits it: no copy.
+    void append_text(std::string_view text, std::span<const size_t> ends, size_t& written);
+
     // Saves an attachment as <path>.attachments/<name>.<extension_for_mime(mime)>
     // and returns the full path of the file written. `name` must be a plain file
     // name (no '/'); when taken, "-2", "-3"... is appended.

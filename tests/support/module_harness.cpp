@@ -579,6 +579,40 @@ InvokeResult ModuleHarness::invoke(std::string_view action, std::string_view par
     return out;
 }
 
+std::vector<InvokeResult> ModuleHarness::deliver_burst(const std::vector<Event>& events,
+                                                       std::chrono::milliseconds timeout) {
+    std::vector<InvokeResult> out(events.size());
+    if (!instance_) {
+        for (auto& r : out) r = {PL_ERR_INVALID, "no instance"};
+        return out;
+    }
+    std::vector<std::shared_ptr<Answer>> answers;
+    for (size_t i = 0; i < events.size(); ++i) {
+        auto answer = std::make_shared<Answer>();
+        answers.push_back(answer);
+        EventView view(events[i]);
+        pl_invoke_args args{};
+        args.struct_size = sizeof(pl_invoke_args);
+        args.action = to_pl("deliver");
+        args.params_json = to_pl("{}");
+        args.event = view.get();
+        args.done = &on_completion;
+        args.done_ctx = new std::shared_ptr<Answer>(answer);
+        args.more_follows = i + 1 < events.size() ? 1 : 0;
+        descriptor_->invoke(instance_, &args);
+    }
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (size_t i = 0; i < answers.size(); ++i) {
+        std::unique_lock lock(answers[i]->mutex);
+        if (!answers[i]->cv.wait_until(lock, deadline, [&] { return answers[i]->done; })) {
+            out[i] = {PL_ERR_TIMEOUT, "no answer within " + std::to_string(timeout.count()) + " ms"};
+            continue;
+        }
+        out[i] = {answers[i]->status, answers[i]->result};
+    }
+    return out;
+}
+
 std::vector<Event> ModuleHarness::events() const {
     std::lock_guard lock(recorder_->mutex);
     return recorder_->events;

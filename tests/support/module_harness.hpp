@@ -139,6 +139,9 @@ public:
     InvokeResult deliver(const Event& event, std::chrono::milliseconds timeout = 5s) {
         return invoke("deliver", "{}", event, timeout);
     }
+    // Delivers every event before waiting for any answer, all but the last
+    // with more_follows set, as the kernel hands over a burst; one result per event.
+    std::vector<InvokeResult> deliver_burst(const std::vector<Event>& events, std::chrono::milliseconds timeout = 5s);
 
     // --- what the module did (copies; safe while the module keeps running) ---
     std::vector<Event> events() const;

@@ -160,6 +160,38 @@ TEST_CASE("an attachment is saved as a file and its path is in the line", "[file
     CHECK(h.counter("attachments_written") == 1);
 }
 
+TEST_CASE("a burst keeps the kernel's order, events with attachments in their place", "[filelog][module]") {
+    // Plain events are written from the delivering thread's line text, those
+    // with an attachment through a copy: the file must still read in order.
+    TempDir dir;
+    const fs::path log = dir / "events.jsonl";
+    ModuleHarness h(module_path("filelog"));
+    REQUIRE(h.create(config_for(log)).ok());
+    REQUIRE(h.start() == PL_OK);
+    std::vector<Event> burst;
+    for (uint64_t id = 1; id <= 40; ++id) {
+        Event e = sample_event(id);
+        if (id % 7 == 3) {
+            e.attachment_mime = "image/jpeg";
+            e.attachment = {0xFF, 0xD8, static_cast<uint8_t>(id), 0xFF, 0xD9};
+        }
+        burst.push_back(e);
+    }
+    for (const auto& r : h.deliver_burst(burst)) {
+        INFO(r.result);
+        CHECK(r.status == PL_OK);
+    }
+    h.stop();
+    auto lines = read_json_lines(log);
+    REQUIRE(lines.size() == burst.size());
+    for (size_t i = 0; i < burst.size(); ++i) {
+        CHECK(lines[i]["id"] == burst[i].id);
+        CHECK(lines[i].contains("attachment") == !burst[i].attachment.empty());
+    }
+    CHECK(h.counter("events_written") == 40);
+    CHECK(h.counter("attachments_written") == 6);
+}
+
 TEST_CASE("rotation follows max_size and keep from the config", "[filelog][module]") {
     TempDir dir;
     const fs::path log = dir / "events.jsonl";

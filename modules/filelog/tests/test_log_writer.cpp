@@ -310,6 +310,7 @@ TEST_CASE("a batch of lines lands like the same lines one by one, rotations incl
     // 30-byte lines, 100-byte files: a batch of 10 is split over four files.
     LogWriter one({dir.path / "one.jsonl", 100, 5, FsyncPolicy::never});
     LogWriter batch({dir.path / "batch.jsonl", 100, 5, FsyncPolicy::never});
+    LogWriter joined({dir.path / "joined.jsonl", 100, 5, FsyncPolicy::never});
     std::vector<std::string> lines;
     for (int i = 1; i <= 10; ++i) lines.push_back(numbered(i));
     lines.insert(lines.begin() + 4, std::string(150, 'h')); // longer than max_size: alone in its file
@@ -317,15 +318,30 @@ TEST_CASE("a batch of lines lands like the same lines one by one, rotations incl
     size_t written = 0;
     batch.append_lines(lines, written);
     CHECK(written == lines.size());
+    std::string text;
+    std::vector<size_t> ends;
+    for (const auto& l : lines) {
+        text += l + "\n";
+        ends.push_back(text.size());
+    }
+    written = 0;
+    joined.append_text(text, ends, written);
+    CHECK(written == lines.size());
     one.close();
     batch.close();
+    joined.close();
     CHECK(batch.rotations() == one.rotations());
+    CHECK(joined.rotations() == one.rotations());
     CHECK(read_file(dir.path / "batch.jsonl") == read_file(dir.path / "one.jsonl"));
+    CHECK(read_file(dir.path / "joined.jsonl") == read_file(dir.path / "one.jsonl"));
     for (int n = 1; n <= 5; ++n) {
         const fs::path b = dir.path / ("batch.jsonl." + std::to_string(n));
+        const fs::path j = dir.path / ("joined.jsonl." + std::to_string(n));
         const fs::path o = dir.path / ("one.jsonl." + std::to_string(n));
         CHECK(fs::exists(b) == fs::exists(o));
+        CHECK(fs::exists(j) == fs::exists(o));
         if (fs::exists(o)) CHECK(read_file(b) == read_file(o));
+        if (fs::exists(o)) CHECK(read_file(j) == read_file(o));
     }
 
     size_t none = 7;
@@ -342,5 +358,10 @@ TEST_CASE("a failed batch says how many lines went in", "[filelog][writer][batch
     std::vector<std::string> lines{"{\"a\":1}", "{\"b\":2}"};
     size_t written = 99;
     CHECK_THROWS_AS(w.append_lines(lines, written), std::system_error);
+    CHECK(written == 0);
+    const std::string text = "{\"a\":1}\n{\"b\":2}\n";
+    const size_t ends[] = {8, 16};
+    written = 99;
+    CHECK_THROWS_AS(w.append_text(text, ends, written), std::system_error);
     CHECK(written == 0);
 }

@@ -767,9 +767,32 @@ struct Glue {
         copy_from_pl(event, call.event.emplace());
     }
 
+    // A sink may also take a routed event on the host's calling thread,
+    // without any Call, task or copy: a member function
+    //   bool take_event_now(const pl_event& event, const Reply& reply, bool more_follows);
+    // run while the view is valid, for a "deliver" without params. It must be
+    // thread-safe (the instance's executor runs meanwhile), must not block on
+    // I/O, and answers `reply` later, from any thread. False: the Call way.
+    // filelog formats the line here and its worker writes a burst of them.
+    static bool take_event_now(pl_instance* inst, const pl_invoke_args* args, const Reply& reply, bool more_follows) {
+        if constexpr (requires(T& t, const pl_event& e, const Reply& r) {
+                          { t.take_event_now(e, r, true) } -> std::same_as<bool>;
+                      }) {
+            const std::string_view params = from_pl(args->params_json);
+            if (!args->event || from_pl(args->action) != "deliver" || !(params.empty() || params == "{}")) return false;
+            return static_cast<T*>(box(inst)->instance.get())->take_event_now(*args->event, reply, more_follows);
+        } else {
+            return false;
+        }
+    }
+
     static void invoke(pl_instance* inst, const pl_invoke_args* args) {
         Reply reply(args->done, args->done_ctx);
         try {
+            const bool more_follows =
+                args->struct_size >= offsetof(pl_invoke_args, more_follows) + sizeof(args->more_follows) &&
+                args->more_follows != 0;
+            if (take_event_now(inst, args, reply, more_follows)) return;
             auto call = std::make_shared<Call>();
             call->action = std::string(from_pl(args->action));
             std::string_view params = from_pl(args->params_json);
@@ -788,9 +811,6 @@ struct Glue {
                     call->reply.fail(PL_ERR_INTERNAL, e.what());
                 }
             };
-            const bool more_follows =
-                args->struct_size >= offsetof(pl_invoke_args, more_follows) + sizeof(args->more_follows) &&
-                args->more_follows != 0;
             if (more_follows) b->executor->post_ahead(std::move(run));
             else b->executor->post(std::move(run));
         } catch (const std::exception& e) {
